@@ -1,0 +1,27 @@
+"""Lambdex: one Chalice app serving five exchange API dialects over one ledger.
+
+Thin by design: it registers one Blueprint per dialect, the orders-stream matcher and
+the scheduler. Everything else lives in `chalicelib/`.
+"""
+
+from chalice import Chalice, Rate
+
+from chalicelib import logs, settings
+from chalicelib.api.admin import admin
+from chalicelib.api.algod import algod
+from chalicelib.api.counterparty import counterparty
+from chalicelib.events import scheduler
+from chalicelib.ledger.clock import current as clock
+
+logs.configure(settings.get("LAMBDEX_LOG_LEVEL"))
+
+app = Chalice(app_name="lambdex")
+app.api.binary_types.append("application/msgpack")
+app.register_blueprint(admin)
+app.register_blueprint(counterparty)
+app.register_blueprint(algod)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def run_scheduler(event):
+    return scheduler.run(clock())

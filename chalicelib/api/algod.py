@@ -1,0 +1,113 @@
+"""Algorand algod v2: `GET /v2/accounts/{address}/assets/{asset-id}`.
+
+JSON by default, MessagePack with `format=msgpack` (same field names). The token is
+checked first, as algod does: `X-Algo-API-Token` or `Authorization: Bearer`.
+Errors are `{"message": ...}`: 400 malformed address or asset id, 401 bad token,
+404 when the account neither holds nor created the asset.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+
+from chalice import Blueprint, Response
+
+from chalicelib import settings
+from chalicelib.api.common import json_response, query_params
+from chalicelib.ledger import assets, balances
+from chalicelib.ledger.clock import current as clock
+
+algod = Blueprint(__name__)
+
+_ADDRESS = re.compile(r"^[A-Z2-7]{58}$")
+MAX_UINT64 = 2**64 - 1
+
+
+def is_valid_address(address: str) -> bool:
+    """58 base32 characters: a 32-byte key and the last 4 bytes of its SHA-512/256."""
+    if not _ADDRESS.match(address):
+        return False
+    try:
+        raw = base64.b32decode(address + "======")
+    except ValueError:
+        return False
+    if len(raw) != 36:
+        return False
+    key, checksum = raw[:32], raw[32:]
+    return hashlib.new("sha512_256", key).digest()[-4:] == checksum
+
+
+def error(status: int, message: str) -> Response:
+    return json_response({"message": message}, status)
+
+
+def token_ok(headers) -> bool:
+    expected = settings.algod_token().encode()
+    given = headers.get("x-algo-api-token")
+    if given is None:
+        auth = headers.get("authorization") or ""
+        given = auth[7:] if auth[:7].lower() == "bearer " else None
+    return given is not None and hmac.compare_digest(given.encode(), expected)
+
+
+def holding_response(address: str, asset, balance) -> dict:
+    body: dict = {"round": clock().block_index()}
+    if balance is not None:
+        body["asset-holding"] = {
+            "amount": balance.available + balance.locked,
+            "asset-id": int(asset.asset_id),
+            "is-frozen": bool(balance.frozen),
+        }
+    if asset.issuer == address:
+        body["created-asset"] = created_asset(asset)
+    return body
+
+
+def created_asset(asset) -> dict:
+    params = {
+        "creator": asset.issuer,
+        "decimals": int(asset.decimals),
+        "default-frozen": bool(asset.default_frozen),
+        "total": int(asset.supply),
+        "name": asset.name,
+        "name-b64": base64.b64encode(asset.name.encode()).decode(),
+    }
+    optional = {"clawback": asset.clawback, "freeze": asset.freeze, "manager": asset.manager,
+                "reserve": asset.reserve, "metadata-hash": asset.metadata_hash}
+    params.update({k: v for k, v in optional.items() if v})
+    if asset.unit_name:
+        params["unit-name"] = asset.unit_name
+        params["unit-name-b64"] = base64.b64encode(asset.unit_name.encode()).decode()
+    if asset.url:
+        params["url"] = asset.url
+        params["url-b64"] = base64.b64encode(asset.url.encode()).decode()
+    return params
+
+
+@algod.route("/v2/accounts/{address}/assets/{asset_id}", methods=["GET"])
+def account_asset_information(address, asset_id):
+    request = algod.current_request
+    if not token_ok(request.headers):
+        return error(401, "Invalid API Token")
+    params = query_params(request)
+    response_format = params.get("format", "json")
+    if response_format not in ("json", "msgpack"):
+        return error(400, f"unknown format {response_format!r}: json or msgpack")
+    if not is_valid_address(address):
+        return error(400, f"failed to parse the address {address!r}: not a valid Algorand address")
+    if not asset_id.isdigit() or int(asset_id) > MAX_UINT64:
+        return error(400, f"failed to parse the asset id {asset_id!r}: expected an unsigned 64-bit integer")
+    asset = assets.asset_by_id(int(asset_id))
+    balance = balances.get_balance(address, asset.name) if asset else None
+    if asset is None or (balance is None and asset.issuer != address):
+        return error(404, "account asset info not found")
+    body = holding_response(address, asset, balance)
+    if response_format == "msgpack":
+        import msgpack
+
+        return Response(body=msgpack.packb(body), status_code=200,
+                        headers={"Content-Type": "application/msgpack"})
+    return json_response(body)

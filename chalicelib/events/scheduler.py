@@ -1,0 +1,19 @@
+"""The scheduled pass: deposits, then (as the ledger grows) withdrawals, expirations
+and the reconciler. Each step is idempotent and safe to run concurrently."""
+
+from __future__ import annotations
+
+import logging
+
+from chalicelib.ledger import deposits
+from chalicelib.ledger.clock import Clock
+from chalicelib.logs import Timer
+
+log = logging.getLogger("lambdex.scheduler")
+
+
+def run(clock: Clock) -> dict[str, dict[str, int]]:
+    timer = Timer()
+    report = {"deposits": deposits.process_new_deposits(clock)}
+    log.info("scheduler pass", extra={"report": report, "ms": timer.ms(), "block_index": clock.block_index()})
+    return report

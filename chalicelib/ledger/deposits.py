@@ -1,0 +1,205 @@
+"""Observed incoming transfers: recorded once, then credited once by the scheduler.
+
+A deposit is unique by (coin, txid, vout); posting it again is harmless (only a higher
+confirmation count is taken). The scheduler credits confirmed `new` deposits to the
+owner of the deposit address or memo, or to the address itself when it is no
+registered deposit address; an unknown memo ends `inv` and credits nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.ledger import counters, store
+from chalicelib.ledger.assets import get_asset
+from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.models import Asset, Deposit, DepositAddress
+
+log = logging.getLogger("lambdex.deposits")
+
+
+@dataclass
+class ObservedTransfer:
+    coin: str
+    txid: str
+    quantity: int
+    vout: int = 0
+    address: str | None = None
+    to_account: str | None = None
+    memo: str | None = None
+    from_account: str | None = None
+    confirmations: int = 1
+    tx_timestamp: str | None = None
+    match_id: str | None = None
+
+
+def deposit_key(coin: str, txid: str, vout: int) -> str:
+    return f"{coin}#{txid}#{vout}"
+
+
+def iso(unix_time: float) -> str:
+    return datetime.fromtimestamp(unix_time, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def record_deposit(observed: ObservedTransfer, clock: Clock) -> tuple[Deposit, bool]:
+    """Store the transfer as `new` (or return the one stored before); True if new."""
+    asset = get_asset(observed.coin)
+    _check_destination(asset, observed)
+    key = deposit_key(asset.name, observed.txid, observed.vout)
+    existing = _get(key)
+    if existing is None:
+        deposit = Deposit(
+            key,
+            id=counters.next_id("deposit"),
+            coin=asset.name,
+            txid=observed.txid,
+            vout=observed.vout,
+            address=observed.address,
+            to_account=observed.to_account,
+            memo=observed.memo,
+            from_account=observed.from_account,
+            quantity=observed.quantity,
+            confirmations=observed.confirmations,
+            tx_timestamp=observed.tx_timestamp,
+            match_id=observed.match_id,
+            status="new",
+            pending_status="new",
+            created_us=clock.now_us(),
+        )
+        if store.write_if(lambda: deposit.save(condition=Deposit.key.does_not_exist())):
+            log.info("deposit recorded", extra={"deposit": key, "quantity": observed.quantity})
+            return deposit, True
+        existing = _get(key)  # a concurrent post of the same transfer won the race
+        assert existing is not None
+    _check_same_transfer(existing, observed)
+    if observed.confirmations > existing.confirmations:
+        store.write_if(lambda: existing.update(
+            actions=[Deposit.confirmations.set(observed.confirmations)],
+            condition=Deposit.confirmations < observed.confirmations,
+        ))
+    return existing, False
+
+
+def _get(key: str) -> Deposit | None:
+    try:
+        return Deposit.get(key, consistent_read=True)
+    except Deposit.DoesNotExist:
+        return None
+
+
+def _check_destination(asset: Asset, observed: ObservedTransfer) -> None:
+    if asset.deposit == "memo":
+        if not observed.to_account:
+            raise InvalidInput(f"{asset.name} deposits are addressed by to_account (and memo)", field="to_account")
+    elif not observed.address:
+        raise InvalidInput(f"{asset.name} deposits are addressed by address", field="address")
+
+
+def _check_same_transfer(existing: Deposit, observed: ObservedTransfer) -> None:
+    same = (
+        existing.quantity == observed.quantity
+        and existing.address == observed.address
+        and existing.to_account == observed.to_account
+        and existing.memo == observed.memo
+    )
+    if not same:
+        raise Conflict(
+            f"transfer {existing.key} was recorded before with other details; it cannot change",
+            field="txid",
+        )
+
+
+def pending_deposits(status: str = "new", limit: int = 100) -> list[Deposit]:
+    return list(Deposit.pending.query(status, limit=limit))
+
+
+def process_new_deposits(clock: Clock, limit: int = 100) -> dict[str, int]:
+    """Credit (or reject) confirmed new deposits; safe to run concurrently and repeatedly."""
+    counts = {"credited": 0, "inv": 0, "waiting": 0, "skipped": 0}
+    for deposit in pending_deposits("new", limit):
+        counts[handle_new_deposit(deposit.key, clock)] += 1
+    return counts
+
+
+def handle_new_deposit(key: str, clock: Clock) -> str:
+    def attempt() -> str:
+        deposit = _get(key)
+        if deposit is None or deposit.status != "new":
+            return "skipped"
+        asset = get_asset(deposit.coin)
+        if deposit.confirmations < asset.confirmations_required:
+            return "waiting"
+        owner, reason = resolve_owner(deposit, asset)
+        if owner is None:
+            mark_invalid(deposit, reason, clock)
+            return "inv"
+        credit(deposit, owner, clock)
+        return "credited"
+
+    try:
+        return store.run(attempt, what=f"deposit {key}")
+    except store.AlreadyApplied:
+        return "skipped"
+
+
+def resolve_owner(deposit: Deposit, asset: Asset) -> tuple[str | None, str]:
+    """The account a deposit belongs to, or (None, why not)."""
+    if asset.deposit == "memo":
+        if not deposit.memo:
+            return deposit.to_account, ""
+        target = _deposit_address(f"{asset.name}#memo#{deposit.memo}")
+        if target is None:
+            return None, f"unknown memo {deposit.memo!r}"
+        return target.owner, ""
+    target = _deposit_address(f"{asset.name}#{deposit.address}")
+    return (target.owner if target else deposit.address), ""
+
+
+def _deposit_address(key: str) -> DepositAddress | None:
+    try:
+        return DepositAddress.get(key)
+    except DepositAddress.DoesNotExist:
+        return None
+
+
+def credit(deposit: Deposit, owner: str, clock: Clock) -> None:
+    tx = store.Tx()
+    tx.update(
+        deposit,
+        actions=[
+            Deposit.status.set("credited"),
+            Deposit.owner.set(owner),
+            Deposit.processed_at.set(iso(clock.now())),
+            Deposit.pending_status.remove(),
+        ],
+        condition=Deposit.status == "new",
+    )
+    tx.move(owner, deposit.coin, available=deposit.quantity)
+    tx.commit(f"deposit:{deposit.key}", "deposit", deposit.key, clock.now_us(), clock.block_index())
+    log.info("deposit credited", extra={"deposit": deposit.key, "owner": owner, "quantity": deposit.quantity})
+
+
+def mark_invalid(deposit: Deposit, reason: str, clock: Clock) -> None:
+    marked = store.write_if(lambda: deposit.update(
+        actions=[
+            Deposit.status.set("inv"),
+            Deposit.error.set(reason),
+            Deposit.processed_at.set(iso(clock.now())),
+            Deposit.pending_status.remove(),
+        ],
+        condition=Deposit.status == "new",
+    ))
+    if not marked:
+        raise store.StaleRead(f"deposit {deposit.key} changed while it was being marked invalid")
+    log.info("deposit invalid", extra={"deposit": deposit.key, "reason": reason})
+
+
+def get_deposit(key: str) -> Deposit | None:
+    return _get(key)
+
+
+def deposits_of(owner: str, limit: int = 100) -> list[Deposit]:
+    return list(Deposit.by_owner.query(owner, scan_index_forward=False, limit=limit))

@@ -1,0 +1,62 @@
+"""Markets: a base asset priced in a quote asset (price = quote per base)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
+from chalicelib.ledger import counters, store
+from chalicelib.ledger.assets import get_asset, normalize_name
+from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.models import Market
+
+
+def market_id(base: str, quote: str) -> str:
+    return f"{normalize_name(base)}-{normalize_name(quote)}"
+
+
+def create_market(id: str, base: str, quote: str, fee: Fraction, clock: Clock, min_amount: int = 0,
+                  name: str | None = None, url: str | None = None) -> Market:
+    base_asset, quote_asset = get_asset(base), get_asset(quote)
+    if base_asset.name == quote_asset.name:
+        raise InvalidInput("a market needs two different assets", field="quote")
+    expected = market_id(base_asset.name, quote_asset.name)
+    if normalize_name(id) != expected:
+        raise InvalidInput(f"market id must be BASE-QUOTE, here {expected}", field="id")
+    if fee >= 1:
+        raise InvalidInput("fee must be a rate below 1 (e.g. 0.001)", field="fee")
+    market = Market(
+        expected, base=base_asset.name, quote=quote_asset.name, fee=_rate_text(fee), min_amount=min_amount,
+        name=name, url=url, number=counters.next_id("market"), created_us=clock.now_us(),
+    )
+    if not store.write_if(lambda: market.save(condition=Market.id.does_not_exist())):
+        raise AlreadyExists(f"market {expected} already exists")
+    return market
+
+
+def _rate_text(rate: Fraction) -> str:
+    from decimal import Decimal
+
+    return str(Decimal(rate.numerator) / Decimal(rate.denominator))
+
+
+def get_market(id: str, consistent: bool = False) -> Market:
+    try:
+        return Market.get(normalize_name(id), consistent_read=consistent)
+    except Market.DoesNotExist as error:
+        raise NotFound(f"no market {id!r}") from error
+
+
+def find_market(id: str) -> Market | None:
+    try:
+        return get_market(id)
+    except NotFound:
+        return None
+
+
+def list_markets() -> list[Market]:
+    return list(Market.all_markets.query("market"))
+
+
+def fee_rate(market: Market) -> Fraction:
+    return Fraction(market.fee)

@@ -1,0 +1,235 @@
+"""Orders: place (lock the give side), cancel, expire. Matching is in `settlement`.
+
+An order's id is its `tx_hash` (64 lower-case hex characters; a 0x order's hash).
+Placement is one transaction: the order put with `attribute_not_exists` plus the lock
+of its give side plus its journal entry, so placing the same order twice is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.ledger import store
+from chalicelib.ledger.amounts import check_quantity
+from chalicelib.ledger.assets import get_asset, normalize_name
+from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.markets import find_market, market_id
+from chalicelib.ledger.matching import book_sort_key, is_dust
+from chalicelib.ledger.models import Market, Order
+
+log = logging.getLogger("lambdex.orders")
+
+MAX_EXPIRATION = 8064  # blocks, as Counterparty
+DEFAULT_EXPIRATION = MAX_EXPIRATION
+STATUSES = ("open", "filled", "cancelled", "expired")
+
+
+@dataclass
+class OrderRequest:
+    source: str
+    give_asset: str
+    give_quantity: int
+    get_asset: str
+    get_quantity: int
+    expiration: int = DEFAULT_EXPIRATION  # blocks
+    expires_at: int | None = None  # unix seconds (0x); the earlier expiry wins
+    tx_hash: str | None = None  # client-chosen id / 0x order hash; generated when absent
+    taker: str | None = None
+    dialect: str = "counterparty"
+    signed_order: dict[str, Any] | None = None
+    fee_required: int = 0
+    fee_provided: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def market_for(give_asset: str, get_asset: str) -> tuple[Market, str]:
+    """The market trading these two assets and the order's side of it."""
+    sell = find_market(market_id(give_asset, get_asset))
+    if sell is not None:
+        return sell, "sell"
+    buy = find_market(market_id(get_asset, give_asset))
+    if buy is not None:
+        return buy, "buy"
+    raise InvalidInput(f"no market trades {give_asset} against {get_asset}", field="get_asset")
+
+
+_last_index = 0
+_index_lock = threading.Lock()
+
+
+def next_tx_index(clock: Clock) -> int:
+    """Microseconds since the epoch, strictly increasing within a process.
+
+    Arrival order with no shared counter (no hot item); two processes may draw the
+    same number, and the book then orders those orders by tx_hash.
+    """
+    global _last_index
+    with _index_lock:
+        _last_index = max(clock.now_us(), _last_index + 1)
+        return _last_index
+
+
+def new_tx_hash() -> str:
+    return hashlib.sha256(secrets.token_bytes(32)).hexdigest()
+
+
+def book_key(side: str, give_quantity: int, get_quantity: int, tx_index: int, tx_hash: str) -> str:
+    """Sorts one side of a market's book best first: by the order's own asking price
+    (get per give, lower is better for both sides), then arrival."""
+    return f"{side}#" + book_sort_key(Fraction(get_quantity, give_quantity), tx_index, tx_hash)
+
+
+def status_index(status: str, tx_index: int) -> str:
+    return f"{status}#{tx_index:020d}"
+
+
+def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
+    """Lock the give side and open the order; (order, False) when it existed already."""
+    give, get = get_asset(request.give_asset), get_asset(request.get_asset)
+    if give.name == get.name:
+        raise InvalidInput("give_asset and get_asset must differ", field="get_asset")
+    check_quantity(request.give_quantity, "give_quantity")
+    check_quantity(request.get_quantity, "get_quantity")
+    if not 0 < request.expiration <= MAX_EXPIRATION:
+        raise InvalidInput(f"expiration must be 1..{MAX_EXPIRATION} blocks", field="expiration")
+    if is_dust(request.give_quantity, request.give_quantity, request.get_quantity):
+        raise InvalidInput("the order is too small to receive one base unit at its price", field="give_quantity")
+    market, side = market_for(give.name, get.name)
+    if not market.enabled:
+        raise InvalidInput(f"market {market.id} is disabled", field="market")
+    base_quantity = request.give_quantity if side == "sell" else request.get_quantity
+    if base_quantity < market.min_amount:
+        raise InvalidInput(f"amount is below the market minimum of {market.min_amount} base units", field="amount")
+    if give.settlement == "external" and get.settlement == "external":
+        raise InvalidInput("at least one side must be an asset the ledger holds", field="give_asset")
+
+    tx_hash = (request.tx_hash or new_tx_hash()).lower().removeprefix("0x")
+    now = clock.now()
+    block = clock.block_index()
+    tx_index = next_tx_index(clock)
+    expire_index = block + request.expiration
+    expires_at = clock.time_of_block(expire_index)
+    if request.expires_at is not None:
+        if request.expires_at <= now:
+            raise InvalidInput("the order has already expired", field="expirationUnixTimestampSec")
+        expires_at = min(expires_at, request.expires_at)
+    order = Order(
+        market.id, tx_hash,
+        tx_index=tx_index, block_index=block, source=request.source, side=side,
+        give_asset=give.name, give_quantity=request.give_quantity, give_remaining=request.give_quantity,
+        get_asset=get.name, get_quantity=request.get_quantity, get_remaining=request.get_quantity,
+        expiration=request.expiration, expire_index=expire_index, expires_at=int(expires_at),
+        fee_required=request.fee_required, fee_required_remaining=request.fee_required,
+        fee_provided=request.fee_provided, fee_provided_remaining=request.fee_provided,
+        status="open", status_index=status_index("open", tx_index),
+        book_key=book_key(side[0].upper(), request.give_quantity, request.get_quantity, tx_index, tx_hash),
+        open_expires_at=int(expires_at), taker=request.taker, dialect=request.dialect,
+        signed_order=request.signed_order, created_us=clock.now_us(), updated_us=clock.now_us(),
+    )
+    tx = store.Tx()
+    tx.put(order, condition=Order.tx_hash.does_not_exist(), on_fail=store.AlreadyApplied)
+    if give.settlement == "ledger":  # an externally settled asset (BTC) is paid later, not escrowed
+        tx.move(request.source, give.name, available=-request.give_quantity, locked=request.give_quantity)
+    try:
+        tx.commit(f"place:{tx_hash}", "place", tx_hash, clock.now_us(), block)
+    except store.AlreadyApplied:
+        existing = get_order(tx_hash, market.id)
+        if (existing.source, existing.give_asset, existing.give_quantity, existing.get_asset,
+                existing.get_quantity) != (request.source, give.name, request.give_quantity, get.name,
+                                           request.get_quantity):
+            raise Conflict(f"order {tx_hash} exists with other terms", field="tx_hash") from None
+        return existing, False
+    log.info("order placed", extra={"order": tx_hash, "market": market.id, "side": side,
+                                    "give": request.give_quantity, "get": request.get_quantity})
+    return order, True
+
+
+def get_order(tx_hash: str, market: str | None = None) -> Order:
+    """By id; strongly consistent when the market is known, else through the hash index."""
+    tx_hash = tx_hash.lower().removeprefix("0x")
+    if market is not None:
+        try:
+            return Order.get(normalize_name(market), tx_hash, consistent_read=True)
+        except Order.DoesNotExist:
+            pass
+    found = next(iter(Order.by_hash.query(tx_hash, limit=1)), None)
+    if found is None:
+        raise NotFound(f"no order {tx_hash}")
+    if market is None:  # the index may lag: read the item itself
+        return get_order(tx_hash, found.market)
+    return found
+
+
+def close_order(tx_hash: str, requester: str | None, status: str, clock: Clock, market: str | None = None) -> Order:
+    """Cancel (requester must be the owner) or expire (requester None) an open order,
+    unlocking what remains of its give side."""
+
+    def attempt() -> Order:
+        order = get_order(tx_hash, market)
+        if requester is not None and order.source != requester:
+            raise Forbidden("only the order's owner may cancel it")
+        if order.status != "open":
+            raise InvalidInput(f"order {order.tx_hash} is {order.status}, not open", field="id")
+        tx = store.Tx()
+        tx.update(
+            order,
+            actions=[
+                Order.status.set(status), Order.status_index.set(status_index(status, order.tx_index)),
+                Order.book_key.remove(), Order.open_expires_at.remove(), Order.updated_us.set(clock.now_us()),
+            ],
+            condition=(Order.status == "open") & (Order.give_remaining == order.give_remaining),
+        )
+        if get_asset(order.give_asset).settlement == "ledger" and order.give_remaining:
+            tx.move(order.source, order.give_asset, available=order.give_remaining, locked=-order.give_remaining)
+        verb = "cancel" if status == "cancelled" else "expire"
+        tx.commit(f"{verb}:{order.tx_hash}", verb, order.tx_hash, clock.now_us(), clock.block_index())
+        order.status = status
+        log.info(f"order {status}", extra={"order": order.tx_hash, "refund": order.give_remaining})
+        return order
+
+    try:
+        return store.run(attempt, what=f"close order {tx_hash}")
+    except store.AlreadyApplied:
+        return get_order(tx_hash, market)
+
+
+def cancel_order(tx_hash: str, requester: str, clock: Clock, market: str | None = None) -> Order:
+    return close_order(tx_hash, requester, "cancelled", clock, market)
+
+
+def expire_due_orders(market: str, clock: Clock, limit: int = 100) -> int:
+    """Expire the open orders of `market` whose expiry has passed (scheduler)."""
+    due = Order.open_expiry.query(market, Order.open_expires_at <= int(clock.now()), limit=limit,
+                                  consistent_read=True)
+    expired = 0
+    for order in due:
+        try:
+            close_order(order.tx_hash, None, "expired", clock, market)
+            expired += 1
+        except InvalidInput:  # filled or cancelled meanwhile
+            pass
+    return expired
+
+
+def orders_of_asset(asset: str, status: str | None, limit: int, offset: int) -> list[Order]:
+    """Orders giving or getting `asset`, newest first; `status` None means every status."""
+    name = normalize_name(asset)
+    wanted = offset + limit
+    found: list[Order] = []
+    for wanted_status in [status] if status else STATUSES:
+        prefix = Order.status_index.startswith(f"{wanted_status}#")
+        for index in (Order.by_give_asset, Order.by_get_asset):
+            found += index.query(name, prefix, scan_index_forward=False, limit=wanted)
+    found.sort(key=lambda o: (o.tx_index, o.tx_hash), reverse=True)
+    return found[offset:offset + limit]
+
+
+def orders_of_source(source: str, limit: int = 100, newest_first: bool = True) -> list[Order]:
+    return list(Order.by_source.query(source, scan_index_forward=not newest_first, limit=limit))

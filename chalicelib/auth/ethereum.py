@@ -189,5 +189,5 @@ def signer_matches(
             if recover_eth_sign(hash32, v, r, s, prefixed) == wanted:
                 return True
         except SignatureError:
-            return False
+            continue
     return False

@@ -10,16 +10,21 @@ from chalicelib import logs, settings
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
 from chalicelib.api.counterparty import counterparty
-from chalicelib.events import scheduler
+from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
 
 logs.configure(settings.get("LAMBDEX_LOG_LEVEL"))
 
-app = Chalice(app_name="lambdex")
+app = Chalice(app_name="lambdex", configure_logs=False)
 app.api.binary_types.append("application/msgpack")
 app.register_blueprint(admin)
 app.register_blueprint(counterparty)
 app.register_blueprint(algod)
+
+
+@app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")
+def match_orders(event):
+    return matcher.handle(event.to_dict(), clock())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

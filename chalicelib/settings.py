@@ -36,6 +36,9 @@ SETTINGS = (
     Setting("LAMBDEX_FEE_ACCOUNT", "lambdex-fees", "ledger address that collects trading fees"),
     Setting("LAMBDEX_0X_EXCHANGE", "0x479cc461fecd078f766ecc58533d6f69580cf3ac", "0x v1 exchange contract"),
     Setting("LAMBDEX_LOG_LEVEL", "INFO", "log level of the JSON-lines logs"),
+    Setting("LAMBDEX_ORDERS_STREAM_ARN",
+            "arn:aws:dynamodb:us-east-1:000000000000:table/lambdex-local-orders/stream/local",
+            "stream of the orders table (set by the deployment; the local runner polls it itself)"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -88,3 +91,7 @@ def genesis_time() -> int:
 
 def genesis_block() -> int:
     return int(get("LAMBDEX_GENESIS_BLOCK"))
+
+
+def orders_stream_arn() -> str:
+    return get("LAMBDEX_ORDERS_STREAM_ARN")

@@ -1,19 +1,23 @@
-"""The scheduled pass: deposits, then (as the ledger grows) withdrawals, expirations
-and the reconciler. Each step is idempotent and safe to run concurrently."""
+"""The scheduled pass. Each step is idempotent and safe to run concurrently:
+deposits, order expiry, and the reconciler that settles any book a lost or stale
+stream trigger left crossed."""
 
 from __future__ import annotations
 
 import logging
 
-from chalicelib.ledger import deposits
+from chalicelib.ledger import deposits, markets, orders, settlement
 from chalicelib.ledger.clock import Clock
 from chalicelib.logs import Timer
 
 log = logging.getLogger("lambdex.scheduler")
 
 
-def run(clock: Clock) -> dict[str, dict[str, int]]:
+def run(clock: Clock) -> dict:
     timer = Timer()
-    report = {"deposits": deposits.process_new_deposits(clock)}
+    report: dict = {"deposits": deposits.process_new_deposits(clock), "expired": 0, "fills": 0}
+    for market in markets.list_markets():
+        report["expired"] += orders.expire_due_orders(market.id, clock)
+        report["fills"] += settlement.match_market(market.id, clock).fills
     log.info("scheduler pass", extra={"report": report, "ms": timer.ms(), "block_index": clock.block_index()})
     return report

@@ -1,0 +1,50 @@
+"""The orders-stream handler: records are triggers, not data.
+
+Lambda delivers stream records at least once, in batches, possibly twice and
+concurrently, and the records of one transaction can interleave with others. So a
+record only names a market that may have work; the handler re-reads that market's
+book and settles it (`settlement.match_market`, idempotent). Errors are handled per
+market: records of a market that failed are reported in `batchItemFailures` (Lambda's
+ReportBatchItemFailures), so one bad market never blocks the shard for the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from chalicelib.ledger import settlement
+from chalicelib.ledger.clock import Clock
+from chalicelib.logs import Timer
+
+log = logging.getLogger("lambdex.matcher")
+
+
+def market_to_match(record: dict) -> str | None:
+    """The market whose book an order record may have changed in a way that needs matching:
+    an order entered the book (new, or re-opened)."""
+    change = record.get("dynamodb", {})
+    new_image, old_image = change.get("NewImage") or {}, change.get("OldImage") or {}
+    if "book_key" in new_image and "book_key" not in old_image:
+        return new_image.get("market", {}).get("S")
+    return None
+
+
+def handle(event: dict, clock: Clock) -> dict:
+    timer = Timer()
+    records = event.get("Records", [])
+    by_market: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        market = market_to_match(record)
+        if market:
+            by_market[market].append(record["dynamodb"].get("SequenceNumber", ""))
+    failures: list[str] = []
+    for market, sequence_numbers in by_market.items():
+        try:
+            settlement.match_market(market, clock)
+        except Exception:
+            log.exception("matching failed", extra={"market": market})
+            failures.extend(sequence_numbers)
+    log.info("stream batch", extra={"records": len(records), "markets": sorted(by_market),
+                                    "failed": len(failures), "ms": timer.ms()})
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}

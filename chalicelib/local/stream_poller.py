@@ -41,7 +41,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.local.jsonlog import fields
 
-log = logging.getLogger("lambdex.local.stream")
+log = logging.getLogger("lambdex_local.stream")
 
 Handler = Callable[[dict, object], "dict | None"]
 

@@ -45,7 +45,7 @@ from chalicelib.local.dynamodb_local import LocalDatabase
 from chalicelib.local.jsonlog import fields
 from chalicelib.local.stream_poller import StreamPoller
 
-log = logging.getLogger("lambdex.local.runner")
+log = logging.getLogger("lambdex_local.runner")
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STAGE = "local"
@@ -221,8 +221,18 @@ class Runner:
 
         app_module = self.load_app()
         self._start_http(app_module.app, self._chalice_config(app_module.app))
-        self._start_poller(dynamodb, streams, tables.orders_table_name(), app_module.match_orders)
-        self._start_scheduler(app_module.run_scheduler)
+        match_orders = getattr(app_module, "match_orders", None)
+        if match_orders is None:
+            log.warning("runner.no_stream_handler", extra=fields(
+                missing="app.match_orders", effect="the orders stream is NOT polled: nothing is matched"))
+        else:
+            self._start_poller(dynamodb, streams, tables.orders_table_name(), match_orders)
+        run_scheduler = getattr(app_module, "run_scheduler", None)
+        if run_scheduler is None:
+            log.warning("runner.no_scheduler", extra=fields(
+                missing="app.run_scheduler", effect="deposits, withdrawals and expirations are NOT processed"))
+        else:
+            self._start_scheduler(run_scheduler)
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)

@@ -110,8 +110,8 @@ def table_snapshot() -> dict[str, list]:
     from chalicelib.ledger.models import ALL_MODELS
 
     with allow_scans():
-        return {m.Meta.table_name: sorted((json.dumps(i.to_simple_dict(), sort_keys=True, default=str)
-                                           for i in m.scan(consistent_read=True))) for m in ALL_MODELS}
+        return {m.Meta.table_name: sorted(json.dumps(i.to_simple_dict(), sort_keys=True, default=str)
+                                           for i in m.scan(consistent_read=True)) for m in ALL_MODELS}
 
 
 def post(client, path: str, body, headers=None):

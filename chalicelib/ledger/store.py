@@ -164,7 +164,7 @@ def _raise_for_reasons(items: list[_Item], reasons: list[dict[str, Any]], error:
     # The journal guard first: an operation that already committed is done, whatever else failed.
     if codes and codes[0] == "ConditionalCheckFailed":
         raise AlreadyApplied(items[0].request["Item"]["id"]["S"]) from error
-    for item, code in zip(items, codes):
+    for item, code in zip(items, codes, strict=False):
         if code == "ConditionalCheckFailed":
             if item.on_fail is InsufficientFunds:
                 key = item.request["Key"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import errors_as, json_response, paging, query_params, sort_rows
+from chalicelib.api.common import BadRequest, errors_as, json_response, paging, query_params, sort_rows
 from chalicelib.errors import LedgerError
-from chalicelib.ledger import assets, balances
+from chalicelib.ledger import assets, balances, market_data, orders
 
 counterparty = Blueprint(__name__)
 
@@ -69,3 +69,62 @@ def asset_balances(asset):
         return json_response(page(rows, params))
     limit, offset = paging(params)
     return json_response([balance_row(b) for b in balances.holders_of(name, limit, offset)])
+
+
+ORDER_FIELDS = (
+    "tx_index", "tx_hash", "block_index", "source", "give_asset", "give_quantity", "give_remaining",
+    "get_asset", "get_quantity", "get_remaining", "expiration", "expire_index", "fee_required",
+    "fee_required_remaining", "fee_provided", "fee_provided_remaining", "status",
+)
+MATCH_FIELDS = (
+    "id", "tx0_index", "tx0_hash", "tx0_address", "tx1_index", "tx1_hash", "tx1_address", "forward_asset",
+    "forward_quantity", "backward_asset", "backward_quantity", "tx0_block_index", "tx1_block_index",
+    "block_index", "tx0_expiration", "tx1_expiration", "match_expire_index", "fee_paid", "status",
+)
+MATCH_STATUSES = ("pending", "completed", "expired")
+
+
+def order_row(order) -> dict:
+    return {field: getattr(order, field) for field in ORDER_FIELDS}
+
+
+def match_row(match) -> dict:
+    return {field: getattr(match, field) for field in MATCH_FIELDS}
+
+
+def status_filter(params: dict[str, str], default: str, allowed: tuple[str, ...]) -> str | None:
+    status = params.get("status", default).lower()
+    if status == "all":
+        return None
+    if status not in allowed:
+        raise BadRequest(f"status must be one of {', '.join(allowed)} or all", field="status")
+    return status
+
+
+@counterparty.route("/assets/{asset}/orders", methods=["GET"])
+@cp_errors
+def asset_orders(asset):
+    params = query_params(counterparty.current_request)
+    status = status_filter(params, "open", orders.STATUSES)
+    name = assets.get_asset(asset).name
+    limit, offset = paging(params)
+    if params.get("sort"):
+        rows = [order_row(o) for o in orders.orders_of_asset(name, status, 10**6, 0)]
+        return json_response(page(rows, params))
+    return json_response([order_row(o) for o in orders.orders_of_asset(name, status, limit, offset)])
+
+
+@counterparty.route("/orders/{tx_hash}", methods=["GET"])
+@cp_errors
+def order_information(tx_hash):
+    return json_response([order_row(orders.get_order(tx_hash))])
+
+
+@counterparty.route("/orders/{tx_hash}/matches", methods=["GET"])
+@cp_errors
+def order_matches(tx_hash):
+    params = query_params(counterparty.current_request)
+    status = status_filter(params, "pending", MATCH_STATUSES)
+    orders.get_order(tx_hash)  # 404 for an unknown order, not an empty list
+    rows = [match_row(m) for m in market_data.matches_of_order(tx_hash) if status is None or m.status == status]
+    return json_response(page(rows, params))

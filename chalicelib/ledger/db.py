@@ -7,19 +7,39 @@ PynamoDB models read and write single items; multi-item atomic changes go throug
 from __future__ import annotations
 
 import functools
+import threading
+
+import botocore.session
 
 from chalicelib import settings
+
+_local = threading.local()
+
+
+def session() -> botocore.session.Session:
+    """One botocore session per thread, shared by every model and this module.
+
+    PynamoDB would otherwise build a session per model connection, and each new
+    session parses the DynamoDB service description again (~15 times at cold start).
+    """
+    if getattr(_local, "session", None) is None:
+        _local.session = botocore.session.get_session()
+    return _local.session
+
+
+def share_session_with_pynamodb() -> None:
+    import pynamodb.connection.base as pynamodb_base
+
+    pynamodb_base.get_session = session
 
 _endpoint: str | None = settings.dynamodb_endpoint()
 
 
 @functools.cache
 def client():
-    import botocore.session
     from botocore.config import Config
 
-    session = botocore.session.get_session()
-    return session.create_client(
+    return session().create_client(
         "dynamodb",
         region_name=settings.region(),
         endpoint_url=_endpoint,

@@ -19,6 +19,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondary
 from pynamodb.models import Model
 
 from chalicelib import settings
+from chalicelib.ledger import db
+
+db.share_session_with_pynamodb()
 
 
 def _meta(suffix: str) -> type:
@@ -380,10 +383,11 @@ ALL_MODELS: tuple[type[Model], ...] = (
 
 def configure(endpoint: str | None = None, prefix: str | None = None) -> None:
     """Point every model at another endpoint/prefix (tests switch moto <-> DynamoDB Local)."""
-    from chalicelib.ledger import db
-
     for model in ALL_MODELS:
+        if model.Meta.host == endpoint and model.Meta.table_name.startswith(f"{prefix}-"):
+            continue
         model.Meta.table_name = f"{prefix or settings.table_prefix()}-{model.Meta.table_suffix}"
         model.Meta.host = endpoint
         model._connection = None
-    db.reset(endpoint)
+    if db._endpoint != endpoint:
+        db.reset(endpoint)

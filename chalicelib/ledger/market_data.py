@@ -1,0 +1,106 @@
+"""Read models of a market: its order book by price level, its last 24 hours, fills.
+
+Prices here are exact Fractions of quote *base units* per base *base unit*; dialects
+scale them by the assets' decimals for display.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from fractions import Fraction
+
+from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.models import Market, Order, OrderMatch
+
+DAY_US = 86_400 * 1_000_000
+
+
+def base_quantity(order: Order, remaining: bool = True) -> int:
+    """How much of the market's base asset the order buys or sells (remaining or in all)."""
+    if order.side == "sell":
+        return int(order.give_remaining if remaining else order.give_quantity)
+    return max(int(order.get_remaining if remaining else order.get_quantity), 0)
+
+
+def limit_price(order: Order) -> Fraction:
+    """The order's limit in quote base units per base base unit."""
+    if order.side == "sell":
+        return Fraction(int(order.get_quantity), int(order.give_quantity))
+    return Fraction(int(order.give_quantity), int(order.get_quantity))
+
+
+def open_orders(market: str, side: str, limit: int = 1000) -> list[Order]:
+    """One side of the book, best first (consistent read of the `book` local index)."""
+    letter = "B" if side == "buy" else "S"
+    return list(Order.book.query(market, Order.book_key.startswith(f"{letter}#"), consistent_read=True,
+                                 limit=limit))
+
+
+def price_levels(market: str, side: str, depth: int = 50) -> list[tuple[Fraction, int]]:
+    """(price, base amount) per level, best first; bids highest first, asks lowest first."""
+    levels: OrderedDict[Fraction, int] = OrderedDict()
+    for order in open_orders(market, side):
+        price = limit_price(order)
+        levels[price] = levels.get(price, 0) + base_quantity(order)
+    ordered = sorted(levels.items(), key=lambda level: level[0], reverse=(side == "buy"))
+    return [level for level in ordered if level[1] > 0][:depth]
+
+
+def fill_price(market: Market, match: OrderMatch) -> tuple[Fraction, int, int]:
+    """(price, base quantity, quote quantity) of one match."""
+    if match.forward_asset == market.base:
+        base, quote = int(match.forward_quantity), int(match.backward_quantity)
+    else:
+        base, quote = int(match.backward_quantity), int(match.forward_quantity)
+    return Fraction(quote, base), base, quote
+
+
+@dataclass
+class DayStats:
+    last: Fraction | None = None
+    open: Fraction | None = None  # the first price of the window: "price 24 h ago"
+    high: Fraction | None = None
+    low: Fraction | None = None
+    base_volume: int = 0
+    quote_volume: int = 0
+    trades: int = 0
+
+
+def day_stats(market: Market, clock: Clock) -> DayStats:
+    stats = DayStats()
+    since = clock.now_us() - DAY_US
+    for match in OrderMatch.by_market.query(market.id, OrderMatch.time_us >= since):
+        if match.status == "expired":
+            continue
+        price, base, quote = fill_price(market, match)
+        stats.open = price if stats.open is None else stats.open
+        stats.last = price
+        stats.high = price if stats.high is None else max(stats.high, price)
+        stats.low = price if stats.low is None else min(stats.low, price)
+        stats.base_volume += base
+        stats.quote_volume += quote
+        stats.trades += 1
+    if stats.last is None and market.last_price:
+        stats.last = Fraction(market.last_price)
+    return stats
+
+
+def matches_of_order(tx_hash: str) -> list[OrderMatch]:
+    tx_hash = tx_hash.lower().removeprefix("0x")
+    found = list(OrderMatch.by_tx0.query(tx_hash)) + list(OrderMatch.by_tx1.query(tx_hash))
+    return sorted(found, key=lambda m: (int(m.time_us), m.id))
+
+
+def matches_of_address(address: str, limit: int = 100) -> list[OrderMatch]:
+    found = (list(OrderMatch.by_tx0_address.query(address, scan_index_forward=False, limit=limit))
+             + list(OrderMatch.by_tx1_address.query(address, scan_index_forward=False, limit=limit)))
+    unique = {m.id: m for m in found}
+    return sorted(unique.values(), key=lambda m: (int(m.time_us), m.id), reverse=True)[:limit]
+
+
+def get_match(match_id: str) -> OrderMatch | None:
+    try:
+        return OrderMatch.get(match_id)
+    except OrderMatch.DoesNotExist:
+        return None

@@ -68,13 +68,17 @@ def moto_ledger(clock: FixedClock) -> Iterator[None]:
 
 _original_call = BaseClient._make_api_call
 _hooks: list[Callable[[str, dict], None]] = []
+_after_hooks: list[Callable[[str, dict, dict], None]] = []
 _local = threading.local()
 
 
 def _intercepting_call(self, operation_name, api_params):
     for hook in list(_hooks):
         hook(operation_name, api_params)
-    return _original_call(self, operation_name, api_params)
+    result = _original_call(self, operation_name, api_params)
+    for hook in list(_after_hooks):
+        hook(operation_name, api_params, result)
+    return result
 
 
 BaseClient._make_api_call = _intercepting_call
@@ -88,6 +92,26 @@ def hook(function: Callable[[str, dict], None]) -> Iterator[None]:
         yield
     finally:
         _hooks.remove(function)
+
+
+@contextlib.contextmanager
+def after(function: Callable[[str, dict, dict], None]) -> Iterator[None]:
+    """Call `function(operation, params, result)` after every call succeeded (may raise:
+    the effect happened but the caller sees an error, like a response lost in transit)."""
+    _after_hooks.append(function)
+    try:
+        yield
+    finally:
+        _after_hooks.remove(function)
+
+
+def client_error(code: str, operation: str, reasons: list[str] | None = None):
+    from botocore.exceptions import ClientError
+
+    response = {"Error": {"Code": code, "Message": f"injected {code}"}}
+    if reasons is not None:
+        response["CancellationReasons"] = [{"Code": r} for r in reasons]
+    return ClientError(response, operation)
 
 
 class ScanOnRequestPath(AssertionError):

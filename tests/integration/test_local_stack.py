@@ -514,7 +514,8 @@ sys.exit(runner.main(factory))
 def test_main_stops_everything_on_a_signal_and_exits_0(tmp_path: Path, signum: int) -> None:
     port, ddb_port = free_port(), free_port()
     env = dict(os.environ, PORT=str(port), LAMBDEX_DDB_PORT=str(ddb_port),
-               LAMBDEX_DATA_DIR=str(tmp_path / "ddb"), LAMBDEX_SCHEDULE_INTERVAL="0.2")
+               LAMBDEX_DATA_DIR=str(tmp_path / "ddb"), LAMBDEX_SCHEDULE_INTERVAL="0.2",
+               LAMBDEX_LOG_LEVEL="INFO")
     process = subprocess.Popen([sys.executable, "-c", SUBPROCESS_MAIN], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

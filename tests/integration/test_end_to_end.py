@@ -1,0 +1,142 @@
+"""The whole system as `make run` starts it: DynamoDB Local, the HTTP API, the stream
+poller feeding the matcher, the scheduler. Driven over HTTP like a user would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.integration.test_local_stack import SKIP_REASON, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN = {"Authorization": "Bearer e2e-admin"}
+INTERVAL = 1.0
+
+
+class Stack:
+    def __init__(self, data_dir: Path):
+        self.port, self.ddb_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, PORT=str(self.port), LAMBDEX_DDB_PORT=str(self.ddb_port),
+                        LAMBDEX_DATA_DIR=str(data_dir), LAMBDEX_SCHEDULE_INTERVAL=str(INTERVAL),
+                        LAMBDEX_ADMIN_TOKEN="e2e-admin", LAMBDEX_ALGOD_TOKEN="e2e-algod",
+                        LAMBDEX_LOG_LEVEL="INFO", LAMBDEX_DYNAMODB_ENDPOINT="", LAMBDEX_TABLE_PREFIX="lambdex-local")
+        self.log = data_dir.parent / f"runner-{self.port}.log"
+
+    def __enter__(self):
+        self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.runner"], cwd=ROOT, env=self.env,
+                                        stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            try:
+                requests.get(f"{self.url}/admin/assets", headers=ADMIN, timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise AssertionError("the stack did not start:\n" + self.log.read_text()[-3000:])
+
+    def __exit__(self, *exc):
+        self.process.send_signal(signal.SIGINT)
+        try:
+            assert self.process.wait(30) == 0, self.log.read_text()[-3000:]
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+    def post(self, path, payload, headers=ADMIN):
+        return requests.post(self.url + path, json=payload, headers=headers, timeout=10)
+
+    def get(self, path, headers=None):
+        return requests.get(self.url + path, headers=headers, timeout=10)
+
+
+def eventually(check, timeout=2 * INTERVAL + 3):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, IndexError, KeyError):
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    if SKIP_REASON and not os.environ.get("CI"):
+        pytest.skip(SKIP_REASON)
+    return tmp_path / "ddb"
+
+
+def test_walkthrough_survives_a_restart_and_trading_settles_through_the_stream(data_dir):
+    from algosdk import account
+    from algosdk.error import AlgodHTTPError
+    from algosdk.v2client.algod import AlgodClient
+
+    _, creator = account.generate_account()
+    _, holder = account.generate_account()
+    with Stack(data_dir) as stack:
+        r = stack.post("/admin/assets", {"name": "USDA", "decimals": 6, "asset_id": 31566704, "issuer": creator,
+                                         "supply": 10**12})
+        assert r.status_code == 201, r.text
+        assert stack.post("/admin/deposits", {"coin": "USDA", "txid": "tx-1", "address": holder,
+                                              "amount": "12.5"}).status_code == 201
+
+        def credited():
+            assert stack.get(f"/addresses/{holder}/balances").json() == [
+                {"address": holder, "asset": "USDA", "quantity": 12_500_000}]
+        eventually(credited)
+        algod = AlgodClient("e2e-algod", stack.url)
+        assert algod.account_asset_info(holder, 31566704)["asset-holding"]["amount"] == 12_500_000
+        with pytest.raises(AlgodHTTPError) as wrong_token:
+            AlgodClient("wrong", stack.url).account_asset_info(holder, 31566704)
+        assert wrong_token.value.code == 401
+        with pytest.raises(AlgodHTTPError) as malformed:
+            algod.account_asset_info("NOT-AN-ADDRESS", 31566704)
+        assert malformed.value.code == 400
+
+    with Stack(data_dir) as stack:  # same data folder: the ledger is still there
+        credited()
+        for name in ("ZRX", "WETH"):
+            assert stack.post("/admin/assets", {"name": name, "decimals": 8}).status_code == 201
+        assert stack.post("/admin/markets", {"id": "ZRX-WETH", "base": "ZRX", "quote": "WETH", "fee": "0"}
+                          ).status_code == 201
+        keys = {}
+        for account_name, coin in (("alice", "ZRX"), ("bob", "WETH")):
+            keys[account_name] = stack.post("/admin/apikeys", {"account": account_name,
+                                                               "scopes": ["read", "trade"]}).json()["key"]
+            stack.post("/admin/deposits", {"coin": coin, "txid": f"f-{account_name}", "address": account_name,
+                                           "amount": "10"})
+        eventually(lambda: _assert_funded(stack))
+        sell = stack.post("/api/v1/trading/place/selllimit", {"market": "ZRX-WETH", "price": "0.5", "amount": "4"},
+                          headers={"Authorization": f"Token {keys['alice']}"})
+        buy = stack.post("/api/v1/trading/place/buylimit", {"market": "ZRX-WETH", "price": "0.5", "amount": "4"},
+                         headers={"Authorization": f"Token {keys['bob']}"})
+        assert sell.status_code == buy.status_code == 200, (sell.text, buy.text)
+        sell_id = sell.json()["data"]["id"]
+
+        def settled():
+            assert stack.get("/addresses/bob/balances").json() == [
+                {"address": "bob", "asset": "WETH", "quantity": 8 * 10**8},
+                {"address": "bob", "asset": "ZRX", "quantity": 4 * 10**8}]
+            fills = stack.get("/api/v1/trading/listtransactions",
+                              headers={"Authorization": f"Token {keys['alice']}"}).json()["data"]
+            assert [(f["side"], f["amount"], f["price"]) for f in fills] == [("sell", 4.0, 0.5)]
+            matches = stack.get(f"/orders/{sell_id}/matches?status=completed").json()
+            assert len(matches) == 1 and matches[0]["forward_quantity"] == 4 * 10**8
+            assert stack.get("/market/getorderbook?market=ZRX-WETH").json()["data"]["bids"] == []
+            assert stack.get("/market/getorderbook?market=ZRX-WETH").json()["data"]["asks"] == []
+        eventually(settled)
+
+
+def _assert_funded(stack):
+    assert stack.get("/addresses/alice/balances").json()[0]["quantity"] == 10 * 10**8
+    assert stack.get("/addresses/bob/balances").json()[0]["quantity"] == 10 * 10**8

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.ledger import deposits, markets, orders, settlement
+from chalicelib.ledger import deposits, external, markets, orders, settlement
 from chalicelib.ledger.clock import Clock
 from chalicelib.logs import Timer
 
@@ -15,8 +15,10 @@ log = logging.getLogger("lambdex.scheduler")
 
 def run(clock: Clock) -> dict:
     timer = Timer()
-    report: dict = {"deposits": deposits.process_new_deposits(clock), "expired": 0, "fills": 0}
+    report: dict = {"deposits": deposits.process_new_deposits(clock), "expired": 0, "expired_matches": 0,
+                    "fills": 0}
     for market in markets.list_markets():
+        report["expired_matches"] += external.expire_pending_matches(market.id, clock)
         report["expired"] += orders.expire_due_orders(market.id, clock)
         report["fills"] += settlement.match_market(market.id, clock).fills
     log.info("scheduler pass", extra={"report": report, "ms": timer.ms(), "block_index": clock.block_index()})

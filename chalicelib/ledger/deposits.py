@@ -118,7 +118,7 @@ def pending_deposits(status: str = "new", limit: int = 100) -> list[Deposit]:
 
 def process_new_deposits(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Credit (or reject) confirmed new deposits; safe to run concurrently and repeatedly."""
-    counts = {"credited": 0, "inv": 0, "waiting": 0, "skipped": 0}
+    counts = {"credited": 0, "inv": 0, "waiting": 0, "skipped": 0}  # by what happened to each
     for deposit in pending_deposits("new", limit):
         counts[handle_new_deposit(deposit.key, clock)] += 1
     return counts
@@ -132,6 +132,10 @@ def handle_new_deposit(key: str, clock: Clock) -> str:
         asset = get_asset(deposit.coin)
         if deposit.confirmations < asset.confirmations_required:
             return "waiting"
+        if deposit.match_id:
+            from chalicelib.ledger.external import pay_match
+
+            return pay_match(deposit, clock)
         owner, reason = resolve_owner(deposit, asset)
         if owner is None:
             mark_invalid(deposit, reason, clock)

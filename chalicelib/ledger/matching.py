@@ -296,7 +296,9 @@ def _validate(orders: list[BookOrder]) -> None:
             raise ValueError(f"orders span more than one market: {sorted(market)} and {sorted(assets)}")
 
 
-def _may_trade(tx0: BookOrder, tx1: BookOrder) -> bool:
+def _may_trade(tx0: BookOrder, tx1: BookOrder, excluded: frozenset[frozenset[str]]) -> bool:
+    if excluded and frozenset((tx0.tx_hash, tx1.tx_hash)) in excluded:
+        return False
     return (tx0.taker is None or tx0.taker == tx1.source) and (tx1.taker is None or tx1.taker == tx0.source)
 
 
@@ -309,11 +311,14 @@ def _fee_rate(fee_rate: object) -> Fraction:
     return rate
 
 
-def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0)) -> MatchResult:
+def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0),
+                 excluded_pairs: frozenset[frozenset[str]] = frozenset()) -> MatchResult:
     """Replay the open ``orders`` of one market in arrival order and match them.
 
-    The result does not depend on the iteration order of ``orders``.  Raises
-    ``ValueError`` for orders of more than one market or malformed quantities.
+    ``excluded_pairs`` holds pairs of order hashes that may not trade again (their
+    earlier match expired unpaid). The result does not depend on the iteration order
+    of ``orders``.  Raises ``ValueError`` for orders of more than one market or
+    malformed quantities.
     """
     rate = _fee_rate(fee_rate)
     ordered = list(orders)
@@ -336,7 +341,7 @@ def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0)) 
             tx0 = book[i]
             if not crosses(tx0.order, order):
                 break  # sorted by price: nothing further crosses either
-            if not _may_trade(tx0.order, order):
+            if not _may_trade(tx0.order, order, excluded_pairs):
                 i += 1
                 continue
             forward, backward = _fill_quantities(tx0.order, tx0.give_remaining, order, tx1.give_remaining)

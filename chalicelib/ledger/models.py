@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
@@ -156,6 +157,7 @@ class Order(Model):
     taker = S(null=True)  # 0x: only this address may fill
     dialect = S(default="counterparty")
     signed_order = MapAttribute(null=True)  # 0x: the whole signed order as submitted
+    expired_with = UnicodeSetAttribute(null=True)  # orders whose match with this one expired unpaid
     created_us = N(default=0)
     updated_us = N(default=0)
 

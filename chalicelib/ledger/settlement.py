@@ -87,7 +87,8 @@ def _settle_once(market_id: str, clock: Clock, report: SettleReport) -> bool:
     orders = {o.tx_hash: o for o in read_open_orders(market.id, clock)}
     if len(orders) < 2:
         return False
-    result = match_orders([to_book_order(o) for o in orders.values()], fee_rate(market))
+    excluded = frozenset(frozenset((o.tx_hash, other)) for o in orders.values() for other in o.expired_with or ())
+    result = match_orders([to_book_order(o) for o in orders.values()], fee_rate(market), excluded)
     closed_on_entry = [h for h, outcome in result.outcomes.items()
                        if outcome.closed and not any(h in (f.tx0_hash, f.tx1_hash) for f in result.fills)]
     if not result.fills and not closed_on_entry:

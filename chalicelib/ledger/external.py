@@ -1,0 +1,126 @@
+"""Matches that involve an externally settled asset (Counterparty's BTC).
+
+Such a match is `pending` when it is made: the ledger-side amount stays locked, the
+external side is paid outside the ledger. An observed transfer (`POST /admin/deposits`
+with `match_id`) of at least what is owed completes it: the locked amount goes to the
+payer's counterparty, less the taker fee. At `match_expire_index` an unpaid match
+expires: both orders get back what the match took and re-open (unless they were
+cancelled or have expired meanwhile, in which case the escrow is returned).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chalicelib import settings
+from chalicelib.ledger import store
+from chalicelib.ledger.assets import get_asset
+from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.deposits import iso
+from chalicelib.ledger.models import Deposit, OrderMatch
+from chalicelib.ledger.orders import book_key, get_order, status_index
+
+log = logging.getLogger("lambdex.external")
+
+
+def owed(match: OrderMatch) -> tuple[str, str, int]:
+    """(payer address, external asset, quantity) the match waits for."""
+    if get_asset(match.forward_asset).settlement == "external":
+        return match.tx0_address, match.forward_asset, int(match.forward_quantity)
+    return match.tx1_address, match.backward_asset, int(match.backward_quantity)
+
+
+def pay_match(deposit: Deposit, clock: Clock) -> str:
+    """Complete the match a deposit pays; returns the deposit's new status."""
+    try:
+        match = OrderMatch.get(deposit.match_id, consistent_read=True)
+    except OrderMatch.DoesNotExist:
+        return _reject(deposit, f"no order match {deposit.match_id}", clock)
+    if match.status != "pending":
+        return _reject(deposit, f"order match {match.id} is {match.status}, not pending", clock)
+    _, asset, quantity = owed(match)
+    if deposit.coin != asset:
+        return _reject(deposit, f"order match {match.id} is paid in {asset}, not {deposit.coin}", clock)
+    if deposit.quantity < quantity:
+        return _reject(deposit, f"order match {match.id} needs {quantity}, got {deposit.quantity}", clock)
+    tx = store.Tx()
+    if asset == match.forward_asset:  # tx0 paid outside; tx1's escrow goes to tx0
+        tx.move(match.tx1_address, match.backward_asset, locked=-int(match.backward_quantity))
+        tx.move(match.tx0_address, match.backward_asset, available=int(match.backward_quantity))
+    else:  # tx1 paid outside; tx0's escrow goes to tx1, less the taker fee
+        fee = int(match.fee_paid)
+        tx.move(match.tx0_address, match.forward_asset, locked=-int(match.forward_quantity))
+        tx.move(match.tx1_address, match.forward_asset, available=int(match.forward_quantity) - fee)
+        if fee:
+            tx.move(settings.fee_account(), match.forward_asset, available=fee)
+    tx.update(match, actions=[OrderMatch.status.set("completed"), OrderMatch.pending_market.remove()],
+              condition=OrderMatch.status == "pending")
+    tx.update(deposit, actions=[Deposit.status.set("credited"), Deposit.owner.set(f"match:{match.id}"),
+                                Deposit.processed_at.set(iso(clock.now())), Deposit.pending_status.remove()],
+              condition=Deposit.status == "new")
+    tx.commit(f"pay:{match.id}", "settle", match.id, clock.now_us(), clock.block_index())
+    log.info("match paid", extra={"match": match.id, "deposit": deposit.key})
+    return "credited"
+
+
+def _reject(deposit: Deposit, reason: str, clock: Clock) -> str:
+    from chalicelib.ledger.deposits import mark_invalid
+
+    mark_invalid(deposit, reason, clock)
+    return "inv"
+
+
+def expire_pending_matches(market: str, clock: Clock, limit: int = 100) -> int:
+    block = clock.block_index()
+    due = OrderMatch.pending_by_market.query(market, OrderMatch.match_expire_index <= block, limit=limit)
+    expired = 0
+    for match in due:
+        try:
+            store.run(lambda m=match: _expire(m.id, clock), what=f"expire match {match.id}")
+            expired += 1
+        except store.AlreadyApplied:
+            pass
+    return expired
+
+
+def _expire(match_id: str, clock: Clock) -> None:
+    match = OrderMatch.get(match_id, consistent_read=True)
+    if match.status != "pending":
+        return
+    tx = store.Tx()
+    tx.update(match, actions=[OrderMatch.status.set("expired"), OrderMatch.pending_market.remove()],
+              condition=OrderMatch.status == "pending")
+    sides = ((match.tx0_hash, match.tx1_hash, int(match.forward_quantity), int(match.backward_quantity)),
+             (match.tx1_hash, match.tx0_hash, int(match.backward_quantity), int(match.forward_quantity)))
+    for tx_hash, other, gave, got in sides:
+        _give_back(tx, get_order(tx_hash, match.market), other, gave, got, clock)
+    tx.commit(f"expire_match:{match.id}", "expire_match", match.id, clock.now_us(), clock.block_index())
+    log.info("match expired", extra={"match": match.id})
+
+
+def _give_back(tx: store.Tx, order, other: str, gave: int, got: int, clock: Clock) -> None:
+    """Return what the match took to the order, re-opening it if the match had closed it.
+    The two orders never trade with each other again (`expired_with`)."""
+    from chalicelib.ledger.models import Order
+
+    escrowed = get_asset(order.give_asset).settlement == "ledger"
+    condition = (Order.status == order.status) & (Order.give_remaining == order.give_remaining)
+    now_us = clock.now_us()
+    never_again = Order.expired_with.add({other})
+    if order.status == "open":
+        tx.update(order, actions=[Order.give_remaining.add(gave), Order.get_remaining.add(got),
+                                  Order.updated_us.set(now_us), never_again], condition=condition)
+        return
+    if order.status == "filled" and order.expires_at > clock.now():
+        # Its leftover was returned when it closed; the match's escrow is all it holds now.
+        tx.update(order, actions=[never_again,
+            Order.give_remaining.set(gave), Order.get_remaining.set(int(order.get_remaining) + got),
+            Order.status.set("open"), Order.status_index.set(status_index("open", order.tx_index)),
+            Order.book_key.set(book_key(order.side[0].upper(), int(order.give_quantity),
+                                        int(order.get_quantity), int(order.tx_index), order.tx_hash)),
+            Order.open_expires_at.set(int(order.expires_at)), Order.updated_us.set(now_us),
+        ], condition=condition)
+        return
+    tx.update(order, actions=[never_again, Order.updated_us.set(now_us)], condition=condition)
+    if escrowed and gave:  # closed meanwhile: the escrow goes back to its owner
+        tx.move(order.source, order.give_asset, available=gave, locked=-gave)

@@ -46,7 +46,7 @@ _local = threading.local()
 
 
 def _intercepting_call(self, operation_name, api_params):
-    for hook in list(_hooks):
+    for hook in _hooks.copy():
         hook(operation_name, api_params)
     return _original_call(self, operation_name, api_params)
 
@@ -110,8 +110,8 @@ def table_snapshot() -> dict[str, list]:
     from chalicelib.ledger.models import ALL_MODELS
 
     with allow_scans():
-        return {m.Meta.table_name: sorted((json.dumps(i.to_simple_dict(), sort_keys=True, default=str)
-                                           for i in m.scan(consistent_read=True))) for m in ALL_MODELS}
+        return {m.Meta.table_name: sorted(json.dumps(i.to_simple_dict(), sort_keys=True, default=str)
+                                           for i in m.scan(consistent_read=True)) for m in ALL_MODELS}
 
 
 def post(client, path: str, body, headers=None):

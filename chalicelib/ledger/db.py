@@ -10,7 +10,6 @@ import functools
 
 from chalicelib import settings
 
-
 _endpoint: str | None = settings.dynamodb_endpoint()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.ledger import counters, store
@@ -41,7 +41,7 @@ def deposit_key(coin: str, txid: str, vout: int) -> str:
 
 
 def iso(unix_time: float) -> str:
-    return datetime.fromtimestamp(unix_time, timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(unix_time, UTC).isoformat().replace("+00:00", "Z")
 
 
 def record_deposit(observed: ObservedTransfer, clock: Clock) -> tuple[Deposit, bool]:

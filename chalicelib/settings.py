@@ -36,6 +36,13 @@ SETTINGS = (
     Setting("LAMBDEX_FEE_ACCOUNT", "lambdex-fees", "ledger address that collects trading fees"),
     Setting("LAMBDEX_0X_EXCHANGE", "0x479cc461fecd078f766ecc58533d6f69580cf3ac", "0x v1 exchange contract"),
     Setting("LAMBDEX_LOG_LEVEL", "INFO", "log level of the JSON-lines logs"),
+    Setting("LAMBDEX_ADDRESS_SEED", "local-address-seed-change-me",
+            "secret seed of deposit address and memo derivation (HMAC-SHA256 key)"),
+    Setting("LAMBDEX_DEPOSIT_ACCOUNT", "lambdex",
+            "receiving account of memo-based coins whose asset sets no deposit_account"),
+    Setting("LAMBDEX_CONVERTER_ACCOUNT", "lambdex-converter",
+            "ledger account (treasury) that receives converter deposits and pays conversions"),
+    Setting("LAMBDEX_CHAIN_ADAPTER", "local", "chain adapter sending withdrawals and conversions: local"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -88,3 +95,19 @@ def genesis_time() -> int:
 
 def genesis_block() -> int:
     return int(get("LAMBDEX_GENESIS_BLOCK"))
+
+
+def address_seed() -> str:
+    return get("LAMBDEX_ADDRESS_SEED")
+
+
+def deposit_account() -> str:
+    return get("LAMBDEX_DEPOSIT_ACCOUNT")
+
+
+def converter_account() -> str:
+    return get("LAMBDEX_CONVERTER_ACCOUNT")
+
+
+def chain_adapter() -> str:
+    return get("LAMBDEX_CHAIN_ADAPTER")

@@ -3,7 +3,8 @@
 A deposit is unique by (coin, txid, vout); posting it again is harmless (only a higher
 confirmation count is taken). The scheduler credits confirmed `new` deposits to the
 owner of the deposit address or memo, or to the address itself when it is no
-registered deposit address; an unknown memo ends `inv` and credits nobody.
+registered deposit address; an unknown memo ends `inv` and credits nobody. A deposit
+to a converter address or memo (purpose `convert`) is handed to `conversions` instead.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def pending_deposits(status: str = "new", limit: int = 100) -> list[Deposit]:
 
 def process_new_deposits(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Credit (or reject) confirmed new deposits; safe to run concurrently and repeatedly."""
-    counts = {"credited": 0, "inv": 0, "waiting": 0, "skipped": 0}
+    counts = {"credited": 0, "mapped": 0, "inv": 0, "waiting": 0, "skipped": 0}
     for deposit in pending_deposits("new", limit):
         counts[handle_new_deposit(deposit.key, clock)] += 1
     return counts
@@ -132,6 +133,14 @@ def handle_new_deposit(key: str, clock: Clock) -> str:
         asset = get_asset(deposit.coin)
         if deposit.confirmations < asset.confirmations_required:
             return "waiting"
+        target = deposit_target(deposit, asset)
+        if target is not None and target.purpose == "convert":
+            from chalicelib.ledger import conversions
+
+            outcome, reason = conversions.map_deposit(deposit, target, asset, clock)
+            if outcome == "inv":
+                mark_invalid(deposit, reason, clock)
+            return outcome
         owner, reason = resolve_owner(deposit, asset)
         if owner is None:
             mark_invalid(deposit, reason, clock)
@@ -156,6 +165,13 @@ def resolve_owner(deposit: Deposit, asset: Asset) -> tuple[str | None, str]:
         return target.owner, ""
     target = _deposit_address(f"{asset.name}#{deposit.address}")
     return (target.owner if target else deposit.address), ""
+
+
+def deposit_target(deposit: Deposit, asset: Asset) -> DepositAddress | None:
+    """The registered deposit address (or memo) the deposit was sent to, if any."""
+    if asset.deposit == "memo":
+        return _deposit_address(f"{asset.name}#memo#{deposit.memo}") if deposit.memo else None
+    return _deposit_address(f"{asset.name}#{deposit.address}")
 
 
 def _deposit_address(key: str) -> DepositAddress | None:

@@ -9,6 +9,8 @@ from chalice import Chalice, Rate
 from chalicelib import logs, settings
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
+from chalicelib.api.coinbtr_wallet import coinbtr_wallet
+from chalicelib.api.converter import converter
 from chalicelib.api.counterparty import counterparty
 from chalicelib.events import scheduler
 from chalicelib.ledger.clock import current as clock
@@ -20,6 +22,8 @@ app.api.binary_types.append("application/msgpack")
 app.register_blueprint(admin)
 app.register_blueprint(counterparty)
 app.register_blueprint(algod)
+app.register_blueprint(converter)
+app.register_blueprint(coinbtr_wallet)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

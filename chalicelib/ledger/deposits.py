@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ledger import counters, store
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
@@ -219,3 +219,29 @@ def get_deposit(key: str) -> Deposit | None:
 
 def deposits_of(owner: str, limit: int = 100) -> list[Deposit]:
     return list(Deposit.by_owner.query(owner, scan_index_forward=False, limit=limit))
+
+
+def deposit_by_id(deposit_id: int) -> Deposit:
+    found = next(iter(Deposit.by_id.query("deposit", Deposit.id == deposit_id, limit=1)), None)
+    if found is None:
+        raise NotFound(f"no deposit {deposit_id}")
+    return found
+
+
+DEPOSIT_FILTERS = ("address", "txid", "from_account", "to_account", "memo")
+
+
+def list_deposits(filters: dict[str, str], limit: int, offset: int) -> list[Deposit]:
+    """Deposits by id, filtered; the first filter given picks the index (no Scan)."""
+    indexes = {"address": Deposit.by_address, "txid": Deposit.by_txid, "from_account": Deposit.by_from_account,
+               "to_account": Deposit.by_to_account, "memo": Deposit.by_memo}
+    wanted = {k: v for k, v in filters.items() if k in indexes and v}
+    first = next(iter(wanted), None)
+    rows = indexes[first].query(wanted[first]) if first else Deposit.by_id.query("deposit")
+    out: list[Deposit] = []
+    for index, deposit in enumerate(d for d in rows if all(getattr(d, k) == v for k, v in wanted.items())):
+        if index >= offset + limit:
+            break
+        if index >= offset:
+            out.append(deposit)
+    return out

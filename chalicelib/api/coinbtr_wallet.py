@@ -8,7 +8,7 @@ See `docs/wallets.md` for every route, body and error.
 from __future__ import annotations
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from chalicelib.api.coinbtr_common import coinbtr_errors, ok, require_key
 from chalicelib.api.common import form_or_json_body, iso_time, paging, parse, query_params
@@ -33,7 +33,7 @@ class CoinIn(BaseModel):
 
 class WithdrawIn(CoinIn):
     address: str = Field(min_length=1, max_length=200)
-    amount: str | float | int
+    amount: StrictStr | StrictInt | StrictFloat  # a JSON true is not 1
     memo: str | None = Field(default=None, max_length=500)
 
 

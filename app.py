@@ -10,6 +10,8 @@ from chalicelib import logs, settings
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
 from chalicelib.api.coinbtr_trading import coinbtr_trading
+from chalicelib.api.coinbtr_wallet import coinbtr_wallet
+from chalicelib.api.converter import converter
 from chalicelib.api.counterparty import counterparty
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
@@ -22,6 +24,8 @@ app.register_blueprint(admin)
 app.register_blueprint(counterparty)
 app.register_blueprint(algod)
 app.register_blueprint(coinbtr_trading)
+app.register_blueprint(coinbtr_wallet)
+app.register_blueprint(converter)
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")

@@ -39,6 +39,13 @@ SETTINGS = (
     Setting("LAMBDEX_ORDERS_STREAM_ARN",
             "arn:aws:dynamodb:us-east-1:000000000000:table/lambdex-local-orders/stream/local",
             "stream of the orders table (set by the deployment; the local runner polls it itself)"),
+    Setting("LAMBDEX_ADDRESS_SEED", "local-address-seed-change-me",
+            "secret seed of deposit address and memo derivation (HMAC-SHA256 key)"),
+    Setting("LAMBDEX_DEPOSIT_ACCOUNT", "lambdex",
+            "receiving account of memo-based coins whose asset sets no deposit_account"),
+    Setting("LAMBDEX_CONVERTER_ACCOUNT", "lambdex-converter",
+            "ledger account (treasury) that receives converter deposits and pays conversions"),
+    Setting("LAMBDEX_CHAIN_ADAPTER", "local", "chain adapter sending withdrawals and conversions: local"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -95,3 +102,19 @@ def genesis_block() -> int:
 
 def orders_stream_arn() -> str:
     return get("LAMBDEX_ORDERS_STREAM_ARN")
+
+
+def address_seed() -> str:
+    return get("LAMBDEX_ADDRESS_SEED")
+
+
+def deposit_account() -> str:
+    return get("LAMBDEX_DEPOSIT_ACCOUNT")
+
+
+def converter_account() -> str:
+    return get("LAMBDEX_CONVERTER_ACCOUNT")
+
+
+def chain_adapter() -> str:
+    return get("LAMBDEX_CHAIN_ADAPTER")

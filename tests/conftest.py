@@ -30,9 +30,8 @@ def clock():
 @pytest.fixture
 def ledger(clock):
     """A fresh in-process ledger on moto with every table created; Scans are refused."""
-    with support.moto_ledger(clock):
-        with support.no_scans():
-            yield clock
+    with support.moto_ledger(clock), support.no_scans():
+        yield clock
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ _local = threading.local()
 
 
 def _intercepting_call(self, operation_name, api_params):
-    for hook in list(_hooks):
+    for hook in _hooks.copy():
         hook(operation_name, api_params)
     result = _original_call(self, operation_name, api_params)
     for hook in list(_after_hooks):

@@ -79,6 +79,7 @@ class AssetIn(Strict):
     confirmations_required: int = Field(default=1, ge=0, le=10_000)
     network_fee: Quantity = 0
     address_pattern: str | None = None
+    deposit_account: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("name")
     @classmethod

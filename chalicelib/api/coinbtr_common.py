@@ -1,11 +1,17 @@
-"""CoinBTR envelope and API-key auth, shared by its wallet, trading and market routes.
+"""What every CoinBTR route shares: the API-key check and the response envelope.
 
-Success: `{"success": true, "msg": "", "data": ...}`; failure: `{"success": false,
-"msg": {"error": message, "code": code}}` with a 4xx status. Keys come in
-`Authorization: Token <key>`, each with scopes (read, trade, withdraw).
+- `ok(data)`: 200 `{"success": true, "msg": "", "data": data}`.
+- `coinbtr_errors`: a domain error (`chalicelib.errors`) becomes its 4xx status and
+  `{"success": false, "msg": {"error": message, "code": code}}`, `code` being the error
+  class in snake case (`invalid_input`, `insufficient_funds`, `not_found`,
+  `unauthorized`, `forbidden`, ...).
+- `require_key(request, scope)`: `Authorization: Token <key>`; no key or an unknown key
+  -> 401 `unauthorized`, a key without `scope` (read | trade | withdraw) -> 403 `forbidden`.
 """
 
 from __future__ import annotations
+
+import re
 
 from chalice import Response
 
@@ -19,9 +25,13 @@ def ok(data) -> Response:
     return json_response({"success": True, "msg": "", "data": data})
 
 
+def error_code(error: LedgerError) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+
+
 def render_error(error: LedgerError) -> Response:
-    code = error.field and f"{type(error).__name__}:{error.field}" or type(error).__name__
-    return json_response({"success": False, "msg": {"error": error.message, "code": code}}, error.status)
+    return json_response({"success": False, "msg": {"error": error.message, "code": error_code(error)}},
+                         error.status)
 
 
 coinbtr_errors = errors_as(render_error)

@@ -14,7 +14,7 @@ def asset_row(asset) -> dict:
         "reserve": asset.reserve, "freeze": asset.freeze, "clawback": asset.clawback,
         "settlement": asset.settlement, "deposit": asset.deposit,
         "confirmations_required": asset.confirmations_required, "network_fee": asset.network_fee,
-        "address_pattern": asset.address_pattern,
+        "address_pattern": asset.address_pattern, "deposit_account": asset.deposit_account,
     }
 
 

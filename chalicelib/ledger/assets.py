@@ -35,6 +35,7 @@ class AssetSpec:
     confirmations_required: int = 1
     network_fee: int = 0
     address_pattern: str | None = None
+    deposit_account: str | None = None
 
 
 def normalize_name(name: str) -> str:

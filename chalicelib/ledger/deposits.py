@@ -3,7 +3,8 @@
 A deposit is unique by (coin, txid, vout); posting it again is harmless (only a higher
 confirmation count is taken). The scheduler credits confirmed `new` deposits to the
 owner of the deposit address or memo, or to the address itself when it is no
-registered deposit address; an unknown memo ends `inv` and credits nobody.
+registered deposit address; an unknown memo ends `inv` and credits nobody. A deposit
+to a converter address or memo (purpose `convert`) is handed to `conversions` instead.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from chalicelib.errors import Conflict, InvalidInput
+from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ledger import counters, store
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
@@ -118,7 +119,7 @@ def pending_deposits(status: str = "new", limit: int = 100) -> list[Deposit]:
 
 def process_new_deposits(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Credit (or reject) confirmed new deposits; safe to run concurrently and repeatedly."""
-    counts = {"credited": 0, "inv": 0, "waiting": 0, "skipped": 0}  # by what happened to each
+    counts = {"credited": 0, "mapped": 0, "inv": 0, "waiting": 0, "skipped": 0}
     for deposit in pending_deposits("new", limit):
         counts[handle_new_deposit(deposit.key, clock)] += 1
     return counts
@@ -136,6 +137,14 @@ def handle_new_deposit(key: str, clock: Clock) -> str:
             from chalicelib.ledger.external import pay_match
 
             return pay_match(deposit, clock)
+        target = deposit_target(deposit, asset)
+        if target is not None and target.purpose == "convert":
+            from chalicelib.ledger import conversions
+
+            outcome, reason = conversions.map_deposit(deposit, target, asset, clock)
+            if outcome == "inv":
+                mark_invalid(deposit, reason, clock)
+            return outcome
         owner, reason = resolve_owner(deposit, asset)
         if owner is None:
             mark_invalid(deposit, reason, clock)
@@ -160,6 +169,13 @@ def resolve_owner(deposit: Deposit, asset: Asset) -> tuple[str | None, str]:
         return target.owner, ""
     target = _deposit_address(f"{asset.name}#{deposit.address}")
     return (target.owner if target else deposit.address), ""
+
+
+def deposit_target(deposit: Deposit, asset: Asset) -> DepositAddress | None:
+    """The registered deposit address (or memo) the deposit was sent to, if any."""
+    if asset.deposit == "memo":
+        return _deposit_address(f"{asset.name}#memo#{deposit.memo}") if deposit.memo else None
+    return _deposit_address(f"{asset.name}#{deposit.address}")
 
 
 def _deposit_address(key: str) -> DepositAddress | None:
@@ -207,3 +223,29 @@ def get_deposit(key: str) -> Deposit | None:
 
 def deposits_of(owner: str, limit: int = 100) -> list[Deposit]:
     return list(Deposit.by_owner.query(owner, scan_index_forward=False, limit=limit))
+
+
+def deposit_by_id(deposit_id: int) -> Deposit:
+    found = next(iter(Deposit.by_id.query("deposit", Deposit.id == deposit_id, limit=1)), None)
+    if found is None:
+        raise NotFound(f"no deposit {deposit_id}")
+    return found
+
+
+DEPOSIT_FILTERS = ("address", "txid", "from_account", "to_account", "memo")
+
+
+def list_deposits(filters: dict[str, str], limit: int, offset: int) -> list[Deposit]:
+    """Deposits by id, filtered; the first filter given picks the index (no Scan)."""
+    indexes = {"address": Deposit.by_address, "txid": Deposit.by_txid, "from_account": Deposit.by_from_account,
+               "to_account": Deposit.by_to_account, "memo": Deposit.by_memo}
+    wanted = {k: v for k, v in filters.items() if k in indexes and v}
+    first = next(iter(wanted), None)
+    rows = indexes[first].query(wanted[first]) if first else Deposit.by_id.query("deposit")
+    out: list[Deposit] = []
+    for index, deposit in enumerate(d for d in rows if all(getattr(d, k) == v for k, v in wanted.items())):
+        if index >= offset + limit:
+            break
+        if index >= offset:
+            out.append(deposit)
+    return out

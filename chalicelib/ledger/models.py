@@ -90,6 +90,7 @@ class Asset(Model):
     confirmations_required = N(default=1)
     network_fee = N(default=0)  # base units deducted from outgoing transfers
     address_pattern = S(null=True)  # regex a destination address must match
+    deposit_account = S(null=True)  # memo-based coins: the exchange's receiving account
     created_us = N(default=0)
 
     all_assets = _gsi("all_assets", "kind", S, "name", S)
@@ -326,7 +327,8 @@ class Withdrawal(Model):
     account = S()
     coin = S()
     address = S()
-    quantity = N()
+    memo = S(null=True)  # memo-based coins
+    quantity = N()  # what the address receives; the account pays quantity + fee
     fee = N(default=0)
     status = S(default="pending")  # pending | signed | sent | refunded
     pending_status = S(null=True)

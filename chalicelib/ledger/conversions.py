@@ -1,0 +1,253 @@
+"""The converter: a deposit to a converter address (or memo) is converted and sent out.
+
+Accounting (the journal explains every step; `audit()` conservation holds at every moment):
+
+1. map (`new -> mapped`), one transaction: the deposit is marked `mapped`, the
+   `Conversion` is put (`queued`, with `to_amount`, `ex_fee`, `tx_fee`), and the converter's
+   treasury account (`LAMBDEX_CONVERTER_ACCOUNT`) is credited the deposit's `from_coin`
+   (journal kind `conversion_in`: value comes in, like a deposit).
+2. debit (`queued -> sending`), one transaction: the treasury is debited `to_amount +
+   tx_fee` of `to_coin` (journal kind `conversion_out`: value leaves) under the condition
+   that it holds that much; if it does not, the conversion waits (`queued`, with an error
+   note) and is retried on the next pass. The treasury is funded like any account (an
+   issuance or a deposit): it is the converter's hot wallet.
+3. send: the chain adapter sends `to_amount` keyed by `f"conversion:{id}"` (idempotent),
+   then one transaction marks the conversion `sent` with its `to_txid` and the deposit
+   `conv`. A crash or an unknown send outcome leaves the conversion `sending` and the
+   deposit `mapped`: the next pass sends again with the same key, which returns the same
+   transaction, so it is paid exactly once. A send the chain rejects (certainly not sent)
+   puts the debit back (`conversion_out` reversal) and ends the deposit `err` with the reason.
+
+The exchange fee is what the treasury keeps: it received the whole deposit and pays out
+only `to_amount` (+ the network fee it pays to the chain).
+"""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib import settings
+from chalicelib.errors import InsufficientFunds, LedgerError, NotFound
+from chalicelib.ledger import chain, counters, store
+from chalicelib.ledger.assets import get_asset
+from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.conversion_math import Quote, quote
+from chalicelib.ledger.deposits import iso
+from chalicelib.ledger.models import Asset, CoinPair, Conversion, Deposit, DepositAddress
+from chalicelib.ledger.pairs import get_pair
+
+log = logging.getLogger("lambdex.conversions")
+
+
+def treasury() -> str:
+    return settings.converter_account()
+
+
+def pair_quote(pair: CoinPair, source: Asset, target: Asset, from_amount: int) -> Quote:
+    return quote(from_amount, source.decimals, target.decimals, Fraction(pair.exchange_rate),
+                 Fraction(pair.ex_fee), target.network_fee)
+
+
+def _to_memo(deposit: Deposit, source: Asset) -> str:
+    if source.deposit == "memo":
+        return f"Token Conversion from {source.name} account {deposit.from_account or deposit.to_account}"
+    return f"Token Conversion via {source.name} deposit address {deposit.address}"
+
+
+# -- 1. map -----------------------------------------------------------------------
+
+def map_deposit(deposit: Deposit, target: DepositAddress, source: Asset, clock: Clock) -> tuple[str, str]:
+    """Turn a `new` deposit to a converter address into a queued conversion.
+
+    Returns ("mapped", "") or ("inv", reason); the caller marks an invalid deposit.
+    Raises `store.AlreadyApplied` if another pass mapped it first.
+    """
+    pair = get_pair(deposit.coin, target.convert_to or "")
+    if pair is None:
+        return "inv", f"there is no coin pair {deposit.coin} -> {target.convert_to}"
+    if source.deposit == "memo" and target.account and deposit.to_account != target.account:
+        return "inv", f"sent to {deposit.to_account}, not to the converter account {target.account}"
+    destination = get_asset(pair.to_coin)
+    q = pair_quote(pair, source, destination, deposit.quantity)
+    if not q.sendable:
+        return "inv", f"amount too small to cover the fees (would send {q.to_amount} base units)"
+    now = clock.now_us()
+    conversion = Conversion(
+        deposit.key, id=counters.next_id("conversion"), deposit_id=deposit.id, from_coin=deposit.coin,
+        to_coin=pair.to_coin, from_address=deposit.from_account or deposit.address,
+        to_address=target.destination, to_memo=_to_memo(deposit, source), from_amount=deposit.quantity,
+        to_amount=q.to_amount, ex_fee=q.ex_fee, tx_fee=q.tx_fee, status="queued",
+        pending_status="queued", created_us=now, updated_us=now,
+    )
+    tx = store.Tx()
+    tx.update(deposit, actions=[
+        Deposit.status.set("mapped"),
+        Deposit.pending_status.set("mapped"),
+        Deposit.owner.set(target.owner),
+        Deposit.convert_to.set(pair.to_coin),
+    ], condition=Deposit.status == "new")
+    tx.put(conversion, condition=Conversion.deposit_key.does_not_exist())
+    tx.move(treasury(), deposit.coin, available=deposit.quantity)
+    tx.commit(f"conversion_in:{deposit.key}", "conversion_in", deposit.key, now, clock.block_index())
+    log.info("deposit mapped to a conversion", extra={
+        "deposit": deposit.key, "conversion": conversion.id, "to_amount": q.to_amount,
+        "ex_fee": q.ex_fee, "tx_fee": q.tx_fee})
+    return "mapped", ""
+
+
+# -- 2 and 3. debit, send, finish -------------------------------------------------------
+
+def get_conversion(deposit_key: str) -> Conversion | None:
+    try:
+        return Conversion.get(deposit_key, consistent_read=True)
+    except Conversion.DoesNotExist:
+        return None
+
+
+def process_conversions(clock: Clock, limit: int = 100) -> dict[str, int]:
+    """Debit and send queued conversions; safe to run concurrently and repeatedly."""
+    counts = {"sent": 0, "waiting": 0, "retry": 0, "err": 0, "skipped": 0}
+    keys = [c.deposit_key for status in ("queued", "sending") for c in Conversion.pending.query(status, limit=limit)]
+    for key in dict.fromkeys(keys):
+        counts[advance(key, clock)] += 1
+    return counts
+
+
+def advance(key: str, clock: Clock) -> str:
+    """Move one conversion as far as it goes: queued -> sending -> sent (or err)."""
+
+    def attempt() -> str:
+        conversion = get_conversion(key)
+        if conversion is None or conversion.status not in ("queued", "sending"):
+            return "skipped"
+        if conversion.status == "queued":
+            try:
+                _debit(conversion, clock)
+            except InsufficientFunds:
+                _note(conversion, f"the converter holds too little {conversion.to_coin}; waiting", clock)
+                return "waiting"
+            except store.AlreadyApplied:
+                return "skipped"  # another pass debited it and is sending it
+            conversion = get_conversion(key)
+            assert conversion is not None
+        return _send(conversion, clock)
+
+    try:
+        return store.run(attempt, what=f"conversion {key}")
+    except LedgerError as error:
+        log.warning("conversion not advanced", extra={"conversion": key, "reason": error.message})
+        return "retry"
+
+
+def _debit(conversion: Conversion, clock: Clock) -> None:
+    tx = store.Tx()
+    tx.update(conversion, actions=[
+        Conversion.status.set("sending"),
+        Conversion.pending_status.set("sending"),
+        Conversion.error.remove(),
+        Conversion.updated_us.set(clock.now_us()),
+    ], condition=Conversion.status == "queued")
+    tx.move(treasury(), conversion.to_coin, available=-(conversion.to_amount + conversion.tx_fee))
+    tx.commit(f"conversion_out:{conversion.deposit_key}", "conversion_out", conversion.deposit_key,
+              clock.now_us(), clock.block_index())
+
+
+def _send(conversion: Conversion, clock: Clock) -> str:
+    destination = get_asset(conversion.to_coin)
+    memo = conversion.to_memo if destination.deposit == "memo" else None
+    try:
+        txid = chain.adapter(clock).send(f"conversion:{conversion.id}", conversion.to_coin,
+                                         conversion.to_address, memo, conversion.to_amount)
+    except chain.ChainRejected as error:
+        _reject(conversion, str(error), clock)
+        return "err"
+    except (chain.ChainError, ClientError, BotoCoreError) as error:
+        log.warning("conversion send failed, will retry", extra={"conversion": conversion.id, "reason": str(error)})
+        return "retry"
+    tx = store.Tx()
+    tx.update(conversion, actions=[
+        Conversion.status.set("sent"),
+        Conversion.to_txid.set(txid),
+        Conversion.pending_status.remove(),
+        Conversion.error.remove(),
+        Conversion.updated_us.set(clock.now_us()),
+    ], condition=Conversion.status == "sending")
+    tx.update(Deposit(conversion.deposit_key), actions=[
+        Deposit.status.set("conv"),
+        Deposit.pending_status.remove(),
+        Deposit.processed_at.set(iso(clock.now())),
+    ], condition=Deposit.status == "mapped")
+    try:
+        tx.commit(f"conversion_sent:{conversion.deposit_key}", "conversion_sent", conversion.deposit_key,
+                  clock.now_us(), clock.block_index())
+    except store.AlreadyApplied:
+        return "skipped"
+    log.info("conversion sent", extra={"conversion": conversion.id, "txid": txid, "to_amount": conversion.to_amount})
+    return "sent"
+
+
+def _reject(conversion: Conversion, reason: str, clock: Clock) -> None:
+    tx = store.Tx()
+    tx.update(conversion, actions=[
+        Conversion.status.set("rejected"),
+        Conversion.error.set(reason),
+        Conversion.pending_status.remove(),
+        Conversion.updated_us.set(clock.now_us()),
+    ], condition=Conversion.status == "sending")
+    tx.update(Deposit(conversion.deposit_key), actions=[
+        Deposit.status.set("err"),
+        Deposit.error.set(reason),
+        Deposit.pending_status.remove(),
+        Deposit.processed_at.set(iso(clock.now())),
+    ], condition=Deposit.status == "mapped")
+    tx.move(treasury(), conversion.to_coin, available=conversion.to_amount + conversion.tx_fee)
+    try:
+        tx.commit(f"conversion_out_reversal:{conversion.deposit_key}", "conversion_out",
+                  conversion.deposit_key, clock.now_us(), clock.block_index())
+    except store.AlreadyApplied:
+        return
+    log.warning("conversion rejected by the chain", extra={"conversion": conversion.id, "reason": reason})
+
+
+def _note(conversion: Conversion, reason: str, clock: Clock) -> None:
+    store.write_if(lambda: conversion.update(
+        actions=[Conversion.error.set(reason), Conversion.updated_us.set(clock.now_us())],
+        condition=Conversion.status == "queued",
+    ))
+
+
+# -- reads -------------------------------------------------------------------------
+
+def conversion_by_id(conversion_id: int) -> Conversion:
+    found = next(iter(Conversion.by_id.query("conversion", Conversion.id == conversion_id, limit=1)), None)
+    if found is None:
+        raise NotFound(f"no conversion {conversion_id}")
+    return found
+
+
+def list_conversions(filters: dict[str, str], limit: int, offset: int) -> list[Conversion]:
+    """Conversions by id, filtered; the first filter given picks the index (no Scan)."""
+    indexes = (("to_address", Conversion.by_to_address), ("to_txid", Conversion.by_to_txid),
+               ("to_coin", Conversion.by_to_coin), ("from_coin", Conversion.by_from_coin),
+               ("from_address", Conversion.by_from_address))
+    wanted = {k: (v.upper() if k in ("to_coin", "from_coin") else v) for k, v in filters.items() if v}
+    for name, index in indexes:
+        if name in wanted:
+            rows = index.query(wanted[name])
+            break
+    else:
+        rows = Conversion.by_id.query("conversion")
+    return _page((c for c in rows if all(getattr(c, k) == v for k, v in wanted.items())), limit, offset)
+
+
+def _page(rows, limit: int, offset: int) -> list:
+    out = []
+    for index, row in enumerate(rows):
+        if index >= offset + limit:
+            break
+        if index >= offset:
+            out.append(row)
+    return out

@@ -1,0 +1,157 @@
+"""Withdrawals: requested by an account, sent by the scheduler through the chain adapter.
+
+Accounting (conservation holds at every moment):
+
+1. request (`pending`), one transaction: the withdrawal is put and `quantity + fee`
+   moves from the account's `available` to its `locked` (journal kind `withdraw_lock`,
+   an internal move). Too little available, a frozen balance or a bad address: nothing
+   is written.
+2. debit (`pending -> signed`), one transaction: `quantity + fee` leaves the account's
+   `locked` (journal kind `withdraw`: value leaves the ledger).
+3. send (`signed -> sent`): the chain adapter sends `quantity` keyed by
+   `f"withdrawal:{id}"` (idempotent), then the withdrawal records its `txid`. A crash or
+   an unknown outcome leaves it `signed`: the next pass sends again with the same key and
+   gets the same transaction. A send the chain rejects (certainly not sent) refunds
+   `quantity + fee` to `available` (journal kind `withdraw_refund`) and ends `refunded`.
+
+The fee is the coin's `network_fee`, paid to the network on top of `quantity`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.errors import InvalidInput, LedgerError
+from chalicelib.ledger import addresses, chain, store
+from chalicelib.ledger.amounts import check_quantity
+from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.models import Asset, Withdrawal
+
+log = logging.getLogger("lambdex.withdrawals")
+
+
+def request_withdrawal(account: str, asset: Asset, address: str, quantity: int, clock: Clock,
+                       memo: str | None = None) -> Withdrawal:
+    check_quantity(quantity, "amount")
+    if not addresses.destination_ok(asset, address):
+        raise InvalidInput(f"{address!r} is not a valid {asset.name} address", field="address")
+    if memo is not None and asset.deposit != "memo":
+        raise InvalidInput(f"{asset.name} transfers take no memo", field="memo")
+    total = quantity + asset.network_fee
+    check_quantity(total, "amount")
+    now = clock.now_us()
+    withdrawal = Withdrawal(
+        uuid.uuid4().hex, account=account, coin=asset.name, address=address, memo=memo, quantity=quantity,
+        fee=asset.network_fee, status="pending", pending_status="pending", created_us=now, updated_us=now,
+    )
+
+    def attempt() -> Withdrawal:
+        tx = store.Tx()
+        tx.put(withdrawal, condition=Withdrawal.id.does_not_exist())
+        tx.move(account, asset.name, available=-total, locked=total)
+        tx.commit(f"withdraw_lock:{withdrawal.id}", "withdraw_lock", withdrawal.id, now, clock.block_index())
+        return withdrawal
+
+    try:
+        store.run(attempt, what=f"withdrawal {withdrawal.id}")
+    except store.AlreadyApplied:
+        pass  # a retried commit whose first response was lost
+    log.info("withdrawal requested", extra={"withdrawal": withdrawal.id, "account": account,
+                                            "coin": asset.name, "quantity": quantity})
+    return withdrawal
+
+
+def get_withdrawal(withdrawal_id: str) -> Withdrawal | None:
+    try:
+        return Withdrawal.get(withdrawal_id, consistent_read=True)
+    except Withdrawal.DoesNotExist:
+        return None
+
+
+def withdrawals_of(account: str, limit: int = 100, offset: int = 0) -> list[Withdrawal]:
+    rows = Withdrawal.by_account.query(account, scan_index_forward=False, limit=offset + limit)
+    return list(rows)[offset:offset + limit]
+
+
+def process_withdrawals(clock: Clock, limit: int = 100) -> dict[str, int]:
+    """Debit and send pending withdrawals; safe to run concurrently and repeatedly."""
+    counts = {"sent": 0, "retry": 0, "refunded": 0, "skipped": 0}
+    ids = [w.id for status in ("pending", "signed") for w in Withdrawal.pending.query(status, limit=limit)]
+    for withdrawal_id in dict.fromkeys(ids):
+        counts[advance(withdrawal_id, clock)] += 1
+    return counts
+
+
+def advance(withdrawal_id: str, clock: Clock) -> str:
+    def attempt() -> str:
+        withdrawal = get_withdrawal(withdrawal_id)
+        if withdrawal is None or withdrawal.status not in ("pending", "signed"):
+            return "skipped"
+        if withdrawal.status == "pending":
+            try:
+                _debit(withdrawal, clock)
+            except store.AlreadyApplied:
+                return "skipped"  # another pass debited it and is sending it
+            withdrawal = get_withdrawal(withdrawal_id)
+            assert withdrawal is not None
+        return _send(withdrawal, clock)
+
+    try:
+        return store.run(attempt, what=f"withdrawal {withdrawal_id}")
+    except LedgerError as error:
+        log.warning("withdrawal not advanced", extra={"withdrawal": withdrawal_id, "reason": error.message})
+        return "retry"
+
+
+def _debit(withdrawal: Withdrawal, clock: Clock) -> None:
+    tx = store.Tx()
+    tx.update(withdrawal, actions=[
+        Withdrawal.status.set("signed"),
+        Withdrawal.pending_status.set("signed"),
+        Withdrawal.updated_us.set(clock.now_us()),
+    ], condition=Withdrawal.status == "pending")
+    total = withdrawal.quantity + withdrawal.fee
+    tx.move(withdrawal.account, withdrawal.coin, locked=-total)
+    tx.commit(f"withdraw:{withdrawal.id}", "withdraw", withdrawal.id, clock.now_us(), clock.block_index())
+
+
+def _send(withdrawal: Withdrawal, clock: Clock) -> str:
+    try:
+        txid = chain.adapter(clock).send(f"withdrawal:{withdrawal.id}", withdrawal.coin, withdrawal.address,
+                                         withdrawal.memo, withdrawal.quantity)
+    except chain.ChainRejected as error:
+        return _refund(withdrawal, str(error), clock)
+    except (chain.ChainError, ClientError, BotoCoreError) as error:
+        log.warning("withdrawal send failed, will retry", extra={"withdrawal": withdrawal.id, "reason": str(error)})
+        return "retry"
+    done = store.write_if(lambda: withdrawal.update(actions=[
+        Withdrawal.status.set("sent"),
+        Withdrawal.txid.set(txid),
+        Withdrawal.pending_status.remove(),
+        Withdrawal.updated_us.set(clock.now_us()),
+    ], condition=Withdrawal.status == "signed"))
+    if not done:
+        return "skipped"  # a concurrent pass recorded the same send
+    log.info("withdrawal sent", extra={"withdrawal": withdrawal.id, "txid": txid})
+    return "sent"
+
+
+def _refund(withdrawal: Withdrawal, reason: str, clock: Clock) -> str:
+    tx = store.Tx()
+    tx.update(withdrawal, actions=[
+        Withdrawal.status.set("refunded"),
+        Withdrawal.error.set(reason),
+        Withdrawal.pending_status.remove(),
+        Withdrawal.updated_us.set(clock.now_us()),
+    ], condition=Withdrawal.status == "signed")
+    tx.move(withdrawal.account, withdrawal.coin, available=withdrawal.quantity + withdrawal.fee)
+    try:
+        tx.commit(f"withdraw_refund:{withdrawal.id}", "withdraw_refund", withdrawal.id, clock.now_us(),
+                  clock.block_index())
+    except store.AlreadyApplied:
+        return "skipped"
+    log.warning("withdrawal refunded", extra={"withdrawal": withdrawal.id, "reason": reason})
+    return "refunded"

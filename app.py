@@ -10,6 +10,7 @@ from chalicelib import logs, settings
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
 from chalicelib.api.counterparty import counterparty
+from chalicelib.api.relayer import relayer
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
 
@@ -20,6 +21,7 @@ app.api.binary_types.append("application/msgpack")
 app.register_blueprint(admin)
 app.register_blueprint(counterparty)
 app.register_blueprint(algod)
+app.register_blueprint(relayer)
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")

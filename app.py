@@ -13,6 +13,7 @@ from chalicelib.api.coinbtr_trading import coinbtr_trading
 from chalicelib.api.coinbtr_wallet import coinbtr_wallet
 from chalicelib.api.converter import converter
 from chalicelib.api.counterparty import counterparty
+from chalicelib.api.relayer import relayer
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
 
@@ -26,6 +27,7 @@ app.register_blueprint(algod)
 app.register_blueprint(coinbtr_trading)
 app.register_blueprint(coinbtr_wallet)
 app.register_blueprint(converter)
+app.register_blueprint(relayer)
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")

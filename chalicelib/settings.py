@@ -35,6 +35,8 @@ SETTINGS = (
     Setting("LAMBDEX_GENESIS_BLOCK", "0", "block index at the genesis time"),
     Setting("LAMBDEX_FEE_ACCOUNT", "lambdex-fees", "ledger address that collects trading fees"),
     Setting("LAMBDEX_0X_EXCHANGE", "0x479cc461fecd078f766ecc58533d6f69580cf3ac", "0x v1 exchange contract"),
+    Setting("LAMBDEX_0X_ALLOW_FIXED_MESSAGE", "true",
+            "0x relayer /v0/auth also accepts the spec's fixed sign-in message (replayable; false = nonces only)"),
     Setting("LAMBDEX_LOG_LEVEL", "INFO", "log level of the JSON-lines logs"),
     Setting("LAMBDEX_ORDERS_STREAM_ARN",
             "arn:aws:dynamodb:us-east-1:000000000000:table/lambdex-local-orders/stream/local",

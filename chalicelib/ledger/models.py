@@ -168,6 +168,8 @@ class Order(Model):
     by_source = _gsi("by_source", "source", S, "tx_index", N)
     by_give_asset = _gsi("by_give_asset", "give_asset", S, "status_index", S)
     by_get_asset = _gsi("by_get_asset", "get_asset", S, "status_index", S)
+    open_by_source = _gsi("open_by_source", "source", S, "book_key", S)  # sparse: an owner's open orders
+    by_taker = _gsi("by_taker", "taker", S, "tx_index", N)  # sparse: 0x orders only one address may fill
 
 
 class OrderMatch(Model):

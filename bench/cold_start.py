@@ -1,0 +1,107 @@
+"""Cold-start import time: `python -X importtime -c "import <module>"` in fresh processes.
+
+For each module (app, chalicelib.ledger.models, chalicelib.auth.ethereum) runs N fresh
+interpreters with the environment a Lambda would have (dummy AWS credentials and region,
+LAMBDEX_* defaults), parses the `-X importtime` report from stderr and prints min/median/max
+of the cumulative time of the top-level import, and the 10 heaviest imports (cumulative)
+of the median run. Also prints the wall time of each whole process for reference.
+Prints figures only; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RUNS = 7
+MODULES = ("app", "chalicelib.ledger.models", "chalicelib.auth.ethereum")
+TOP = 10
+
+LAMBDA_ENV = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_LAMBDA_FUNCTION_NAME": "lambdex-dev",
+    "LAMBDEX_STAGE": "dev",
+    "LAMBDEX_TABLE_PREFIX": "lambdex-dev",
+    "LAMBDEX_LOG_LEVEL": "INFO",
+}
+
+
+def lambda_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMBDEX_", "AWS_"))}
+    env.update(LAMBDA_ENV)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def parse_importtime(stderr: str) -> list[tuple[str, int, int]]:
+    """(module, self_us, cumulative_us) per line of `-X importtime` output."""
+    rows = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, cumulative_us, name = line[len("import time:"):].split("|", 2)
+        rows.append((name.rstrip(), int(self_us), int(cumulative_us)))
+    return rows
+
+
+def one_run(module: str) -> tuple[int, list[tuple[str, int, int]], float]:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT,
+                          env=lambda_env(), capture_output=True, text=True, timeout=60)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"import {module} failed:\n{done.stderr[-3000:]}")
+    rows = parse_importtime(done.stderr)
+    total = next(c for name, _, c in rows if name.strip() == module)
+    return total, rows, wall
+
+
+def measure(module: str, runs: int = RUNS) -> dict:
+    results = [one_run(module) for _ in range(runs)]
+    totals = sorted(r[0] for r in results)
+    median_total = statistics.median_low(totals)
+    median_run = next(r for r in results if r[0] == median_total)
+    by_name: dict[str, tuple[str, int, int]] = {}
+    for name, self_us, cumulative in median_run[1]:
+        name = name.strip()  # a module may be reported twice (package, then `from pkg.mod import`)
+        if name != module and cumulative > by_name.get(name, ("", -1, 0))[1]:
+            by_name[name] = (name, cumulative, self_us)
+    heaviest = sorted(by_name.values(), key=lambda row: row[1], reverse=True)[:TOP]
+    return {"module": module, "min": totals[0], "median": median_total, "max": totals[-1],
+            "wall_median": statistics.median(r[2] for r in results), "heaviest": heaviest}
+
+
+def ms(us: float) -> str:
+    return f"{us / 1000:.1f}"
+
+
+def main() -> list[dict]:
+    print(f"# cold_start: python -X importtime -c 'import <module>', {RUNS} fresh processes each")
+    print(f"# python {sys.version.split()[0]} at {sys.executable}; cumulative import time in ms\n")
+    reports = [measure(module) for module in MODULES]
+    print(f"| {'module':<28} | {'min ms':>8} | {'median ms':>9} | {'max ms':>8} | {'process wall ms (median)':>24} |")
+    print(f"|{'-' * 30}|{'-' * 10}|{'-' * 11}|{'-' * 10}|{'-' * 26}|")
+    for r in reports:
+        print(f"| {r['module']:<28} | {ms(r['min']):>8} | {ms(r['median']):>9} | {ms(r['max']):>8} "
+              f"| {r['wall_median'] * 1000:>24.1f} |")
+    for r in reports:
+        print(f"\n{TOP} heaviest imports under `import {r['module']}` (median run, cumulative ms, self ms):")
+        for name, cumulative, self_us in r["heaviest"]:
+            print(f"  {ms(cumulative):>8}  {ms(self_us):>7}  {name}")
+    return reports
+
+
+if __name__ == "__main__":
+    main()

@@ -52,10 +52,12 @@ def _empty_tables(client) -> None:
 
 @contextlib.contextmanager
 def moto_ledger(clock: FixedClock) -> Iterator[None]:
+    from chalicelib.ledger import cache
     from chalicelib.ledger.models import configure
 
     client = _moto_tables()
     _empty_tables(client)
+    cache.clear()
     configure(endpoint=None, prefix="test")
     clock_module.use(clock)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
-from chalicelib.ledger import store
+from chalicelib.ledger import cache, store
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.models import Asset, Counter
 
@@ -72,18 +72,24 @@ def create_asset(spec: AssetSpec, clock: Clock) -> Asset:
     return asset
 
 
+ASSET_TTL = 60.0  # seconds; an asset's fields do not change after creation
+
+
 def get_asset(name: str) -> Asset:
-    try:
-        return Asset.get(normalize_name(name))
-    except Asset.DoesNotExist as error:
-        raise NotFound(f"no asset {name!r}") from error
+    asset = find_asset(name)
+    if asset is None:
+        raise NotFound(f"no asset {name!r}")
+    return asset
 
 
 def find_asset(name: str) -> Asset | None:
-    try:
-        return Asset.get(normalize_name(name))
-    except Asset.DoesNotExist:
-        return None
+    def load() -> Asset | None:
+        try:
+            return Asset.get(normalize_name(name))
+        except Asset.DoesNotExist:
+            return None
+
+    return cache.cached("asset", normalize_name(name), ASSET_TTL, load)
 
 
 def asset_by_id(asset_id: int) -> Asset | None:

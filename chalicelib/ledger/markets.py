@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
-from chalicelib.ledger import counters, store
+from chalicelib.ledger import cache, counters, store
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.models import Market
@@ -40,11 +40,20 @@ def _rate_text(rate: Fraction) -> str:
     return str(Decimal(rate.numerator) / Decimal(rate.denominator))
 
 
+MARKET_TTL = 2.0  # seconds; settlement reads the market itself (consistently), never from here
+
+
 def get_market(id: str, consistent: bool = False) -> Market:
-    try:
-        return Market.get(normalize_name(id), consistent_read=consistent)
-    except Market.DoesNotExist as error:
-        raise NotFound(f"no market {id!r}") from error
+    def load() -> Market | None:
+        try:
+            return Market.get(normalize_name(id), consistent_read=consistent)
+        except Market.DoesNotExist:
+            return None
+
+    market = load() if consistent else cache.cached("market", normalize_name(id), MARKET_TTL, load)
+    if market is None:
+        raise NotFound(f"no market {id!r}")
+    return market
 
 
 def find_market(id: str) -> Market | None:

@@ -39,7 +39,7 @@ class OrderRequest:
     get_asset: str
     get_quantity: int
     expiration: int = DEFAULT_EXPIRATION  # blocks
-    expires_at: int | None = None  # unix seconds (0x); the earlier expiry wins
+    expires_at: int | None = None  # unix seconds (0x): then the order lives until this, not `expiration`
     tx_hash: str | None = None  # client-chosen id / 0x order hash; generated when absent
     taker: str | None = None
     dialect: str = "counterparty"
@@ -97,7 +97,7 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         raise InvalidInput("give_asset and get_asset must differ", field="get_asset")
     check_quantity(request.give_quantity, "give_quantity")
     check_quantity(request.get_quantity, "get_quantity")
-    if not 0 < request.expiration <= MAX_EXPIRATION:
+    if request.expires_at is None and not 0 < request.expiration <= MAX_EXPIRATION:
         raise InvalidInput(f"expiration must be 1..{MAX_EXPIRATION} blocks", field="expiration")
     if is_dust(request.give_quantity, request.give_quantity, request.get_quantity):
         raise InvalidInput("the order is too small to receive one base unit at its price", field="give_quantity")
@@ -114,18 +114,21 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
     now = clock.now()
     block = clock.block_index()
     tx_index = next_tx_index(clock)
-    expire_index = block + request.expiration
-    expires_at = clock.time_of_block(expire_index)
-    if request.expires_at is not None:
+    if request.expires_at is not None:  # a 0x order lives until its own timestamp
         if request.expires_at <= now:
             raise InvalidInput("the order has already expired", field="expirationUnixTimestampSec")
-        expires_at = min(expires_at, request.expires_at)
+        expires_at = request.expires_at
+        expire_index = clock.block_at(expires_at)
+    else:
+        expire_index = block + request.expiration
+        expires_at = clock.time_of_block(expire_index)
+    expiration = expire_index - block
     order = Order(
         market.id, tx_hash,
         tx_index=tx_index, block_index=block, source=request.source, side=side,
         give_asset=give.name, give_quantity=request.give_quantity, give_remaining=request.give_quantity,
         get_asset=get.name, get_quantity=request.get_quantity, get_remaining=request.get_quantity,
-        expiration=request.expiration, expire_index=expire_index, expires_at=int(expires_at),
+        expiration=expiration, expire_index=expire_index, expires_at=int(expires_at),
         fee_required=request.fee_required, fee_required_remaining=request.fee_required,
         fee_provided=request.fee_provided, fee_provided_remaining=request.fee_provided,
         status="open", status_index=status_index("open", tx_index),

@@ -40,17 +40,15 @@ class SettleReport:
 
 
 def read_open_orders(market: str, clock: Clock) -> list[Order]:
-    """The crossing part of both sides of the book, by a strongly consistent Query of
-    the `book` local index (sorted best first on each side)."""
+    """The open book, by one strongly consistent Query of the `book` local index (both
+    sides, each sorted best first). A book too big for one page is read side by side,
+    each side's best part: whatever crosses is always at the top of its side."""
     now = clock.now()
-    sides: dict[str, list[Order]] = {}
-    for side in ("B", "S"):
-        sides[side] = [
-            o for o in Order.book.query(market, Order.book_key.startswith(f"{side}#"), consistent_read=True,
-                                        limit=BOOK_PAGE)
-            if o.expires_at > now
-        ]
-    return sides["B"] + sides["S"]
+    found = list(Order.book.query(market, consistent_read=True, limit=2 * BOOK_PAGE))
+    if len(found) == 2 * BOOK_PAGE:
+        found = [o for side in ("B", "S") for o in Order.book.query(
+            market, Order.book_key.startswith(f"{side}#"), consistent_read=True, limit=BOOK_PAGE)]
+    return [o for o in found if o.expires_at > now]
 
 
 def to_book_order(order: Order) -> BookOrder:
@@ -83,6 +81,7 @@ def match_market(market_id: str, clock: Clock, max_rounds: int = 50) -> SettleRe
 
 
 def _settle_once(market_id: str, clock: Clock, report: SettleReport) -> bool:
+    """One read-match-commit round; True when there is more to settle."""
     market = get_market(market_id, consistent=True)
     orders = {o.tx_hash: o for o in read_open_orders(market.id, clock)}
     if len(orders) < 2:
@@ -94,10 +93,13 @@ def _settle_once(market_id: str, clock: Clock, report: SettleReport) -> bool:
     if not result.fills and not closed_on_entry:
         return False
     fills = _fills_that_fit(result.fills, orders)
-    _commit(market, orders, fills, closed_on_entry if len(fills) == len(result.fills) else [], clock)
+    complete = len(fills) == len(result.fills)
+    _commit(market, orders, fills, closed_on_entry if complete else [], clock)
     report.fills += len(fills)
     report.transactions += 1
-    return True
+    # After a complete commit the book it read is uncrossed; orders placed since have
+    # their own triggers (and the scheduler's reconciler), so there is no second read.
+    return not complete
 
 
 def _fills_that_fit(fills: tuple[Fill, ...], orders: dict[str, Order]) -> list[Fill]:

@@ -113,12 +113,6 @@ class TokenOrder:
     signed_order: dict[str, str]
 
 
-def expiration_blocks(expires_at: int, clock: Clock) -> int:
-    """Blocks from now to `expires_at`, at most the ledger's maximum order life."""
-    blocks = clock.block_at(expires_at) - clock.block_index() + 1
-    return max(1, min(orders.MAX_EXPIRATION, blocks))
-
-
 @dataclass(frozen=True)
 class PlacedOrder:
     order: Order
@@ -138,7 +132,7 @@ def place_token_order(order: TokenOrder, clock: Clock) -> PlacedOrder:
     request = orders.OrderRequest(
         source=order.maker.lower(), give_asset=give.name, give_quantity=order.maker_amount,
         get_asset=get.name, get_quantity=order.taker_amount,
-        expiration=expiration_blocks(min(order.expires_at, 2**62), clock), expires_at=order.expires_at,
+        expires_at=order.expires_at,
         tx_hash=order.order_hash, taker=order.taker.lower() if order.taker else None, dialect="0x",
         signed_order=dict(order.signed_order),
     )

@@ -64,6 +64,10 @@ def test_crossing_makers_match_through_the_engine(client, market):
     assert (match.forward_asset, match.forward_quantity) == ("ZRX", 100 * E18)
     assert (match.backward_asset, match.backward_quantity) == ("WETH", E18 // 10)
     assert match.status == "completed"
+    # The same match through the Counterparty dialect, from either order.
+    for tx_hash in (ask["orderHash"], bid["orderHash"]):
+        rows = get(client, f"/orders/{tx_hash}/matches?status=completed").json_body
+        assert [r["id"] for r in rows] == [match.id]
     # Alice's history: filled, takerTokenAmountFilled = the WETH she asked for.
     history = get(client, "/v0/orderHistory", token_for(client, ALICE)).json_body
     assert [(o["orderHash"], o["status"], o["takerTokenAmountFilled"], o["makerTokenRemaining"]) for o in history] \

@@ -30,6 +30,7 @@ def ddb_ledger(ddb_endpoint, clock):
     """Like `ledger`, on DynamoDB Local: fresh tables under a new prefix for each test."""
     import boto3
 
+    from chalicelib.ledger import cache
     from chalicelib.ledger import clock as clock_module
     from chalicelib.ledger.models import configure
     from chalicelib.local.tables import ensure_tables
@@ -37,6 +38,7 @@ def ddb_ledger(ddb_endpoint, clock):
     prefix = f"it{os.getpid()}x{next(_prefixes)}"
     client = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name="us-east-1")
     ensure_tables(client, prefix=prefix)
+    cache.clear()
     configure(endpoint=ddb_endpoint, prefix=prefix)
     clock_module.use(clock)
     try:

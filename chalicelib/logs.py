@@ -5,22 +5,32 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "fields"}
 
 
 class JsonFormatter(logging.Formatter):
+    """`{"ts", "level", "event", "logger", ...}`: the fields come from `extra={...}` (or,
+    as the local tooling writes them, `extra={"fields": {...}}`)."""
+
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "ts": round(record.created, 3),
-            "level": record.levelname,
-            "logger": record.name,
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
             "event": record.getMessage(),
+            "logger": record.name,
         }
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            for key, value in fields.items():
+                line.setdefault(key, value)
         if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+            kind = record.exc_info[0]
+            line["error"] = f"{kind.__name__}: {record.exc_info[1]}" if kind else None
+            line["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, separators=(",", ":"))
 
 
 def configure(level: str = "INFO") -> None:
@@ -32,6 +42,7 @@ def configure(level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
+    logging.getLogger("pynamodb").setLevel(logging.WARNING)
 
 
 class Timer:

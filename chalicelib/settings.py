@@ -100,16 +100,25 @@ _cache: dict[str, tuple[float, str]] = {}
 _cache_lock = threading.Lock()
 
 
-def _fetch(reference: str) -> str:
-    import botocore.session
+_clients: dict[str, object] = {}
 
-    session = botocore.session.get_session()
+
+def _client(service: str):
+    """One client per service and container (building one loads its service model)."""
+    with _cache_lock:
+        if service not in _clients:
+            import botocore.session
+
+            _clients[service] = botocore.session.get_session().create_client(service, region_name=region())
+        return _clients[service]
+
+
+def _fetch(reference: str) -> str:
     if reference.startswith(SSM_PREFIX):
-        client = session.create_client("ssm", region_name=region())
         name = reference[len(SSM_PREFIX):]
-        return client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-    client = session.create_client("secretsmanager", region_name=region())
-    return client.get_secret_value(SecretId=reference[len(SECRETS_MANAGER_PREFIX):])["SecretString"]
+        return _client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    secret_id = reference[len(SECRETS_MANAGER_PREFIX):]
+    return _client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
 
 
 def resolve(value: str, now=time.monotonic) -> str:
@@ -138,9 +147,10 @@ def resolve(value: str, now=time.monotonic) -> str:
 
 
 def forget_secrets() -> None:
-    """Drop the fetched secrets (tests; an operator's forced refresh)."""
+    """Drop the fetched secrets and the clients (tests)."""
     with _cache_lock:
         _cache.clear()
+        _clients.clear()
 
 
 def secret(name: str) -> str:

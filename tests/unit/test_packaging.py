@@ -23,7 +23,7 @@ from infra import build_template
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
-PLACEHOLDER_STREAM = settings.SETTINGS[[s.name for s in settings.SETTINGS].index("LAMBDEX_ORDERS_STREAM_ARN")].default
+PLACEHOLDER_STREAM = next(s.default for s in settings.SETTINGS if s.name == "LAMBDEX_ORDERS_STREAM_ARN")
 
 PACKAGE_WITH_STUB_ZIP = textwrap.dedent("""
     import os, sys, zipfile

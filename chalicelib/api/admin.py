@@ -39,7 +39,8 @@ admin_errors = errors_as(render_error)
 def require_admin() -> None:
     header = admin.current_request.headers.get("authorization") or ""
     token = header[7:] if header[:7].lower() == "bearer " else ""
-    if not token or not hmac.compare_digest(token.encode(), settings.admin_token().encode()):
+    # Every accepted token is compared (no early exit): rotation keeps the old one for a while.
+    if not token or not any([hmac.compare_digest(token.encode(), t.encode()) for t in settings.admin_tokens()]):
         raise Unauthorized("admin routes need Authorization: Bearer <admin token>")
 
 

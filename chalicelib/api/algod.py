@@ -45,12 +45,11 @@ def error(status: int, message: str) -> Response:
 
 
 def token_ok(headers) -> bool:
-    expected = settings.algod_token().encode()
     given = headers.get("x-algo-api-token")
     if given is None:
         auth = headers.get("authorization") or ""
         given = auth[7:] if auth[:7].lower() == "bearer " else None
-    return given is not None and hmac.compare_digest(given.encode(), expected)
+    return given is not None and any([hmac.compare_digest(given.encode(), t.encode()) for t in settings.algod_tokens()])
 
 
 def holding_response(address: str, asset, balance) -> dict:

@@ -253,7 +253,7 @@ def authenticated() -> str:
     if not token:
         raise Unauthorized("this route needs the token of POST /v0/auth in Authorization")
     try:
-        return sessions.verify_token(token, settings.jwt_secret(), int(clock().now()))
+        return sessions.verify_token_any(token, settings.jwt_secrets(), int(clock().now()))
     except sessions.SessionError as error:
         raise Unauthorized(str(error)) from error
 

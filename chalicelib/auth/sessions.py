@@ -21,6 +21,7 @@ __all__ = [
     "issue_token",
     "token_from_header",
     "verify_token",
+    "verify_token_any",
 ]
 
 ALGORITHM = "HS256"
@@ -105,6 +106,25 @@ def verify_token(token: str, secret: str | bytes, now: int) -> str:
     if not isinstance(iss, str) or not _LOWER_ADDRESS_RE.fullmatch(iss):
         raise SessionError("invalid token: iss is not an address")
     return iss
+
+
+def verify_token_any(token: str, secrets: list[str | bytes], now: int) -> str:
+    """``verify_token`` against each secret in turn (rotation: the current secret first,
+    then the ones still accepted). The error reported is that of the first secret whose
+    signature matched (expired, not yet valid...), or of the first secret if none did."""
+    import jwt
+
+    errors: list[SessionError] = []
+    for secret in secrets:
+        try:
+            return verify_token(token, secret, now)
+        except SessionError as error:
+            if not isinstance(error.__cause__, jwt.InvalidSignatureError):
+                raise
+            errors.append(error)
+    if not errors:
+        raise ValueError("no session secret")
+    raise errors[0]
 
 
 def token_from_header(value: str | None) -> str | None:

@@ -69,14 +69,18 @@ def build_world(client, clock, funds: str = "1000000") -> dict[str, str]:
     credited to an Algorand holder. Returns the API keys."""
     from chalicelib.events import scheduler
 
-    post(client, "/admin/assets", {"name": "ZRX", "decimals": 8})
-    post(client, "/admin/assets", {"name": "WETH", "decimals": 8})
+    post(client, "/admin/assets", {"name": "ZRX", "decimals": 8, "token_address": "0x" + "a8" * 20})
+    post(client, "/admin/assets", {"name": "WETH", "decimals": 8, "token_address": "0x" + "c7" * 20})
+    post(client, "/admin/assets", {"name": "LTC", "decimals": 8, "network_fee": 1000})
+    post(client, "/admin/assets", {"name": "SGTK", "decimals": 3, "deposit": "memo", "deposit_account": "privex"})
+    post(client, "/admin/pairs", {"from_coin": "LTC", "to_coin": "SGTK", "exchange_rate": "100000", "ex_fee": "1"})
     post(client, "/admin/assets", {"name": "USDA", "decimals": 6, "asset_id": USDA_ID, "supply": 10**12,
                                    "issuer": ALGO_ISSUER, "description": "A test dollar"})
     post(client, "/admin/markets", {"id": MARKET, "base": "ZRX", "quote": "WETH", "fee": "0.001"})
     keys = {}
     for account, coin in (("alice", "ZRX"), ("bob", "WETH")):
-        keys[account] = body(post(client, "/admin/apikeys", {"account": account, "scopes": ["read", "trade"]}))["key"]
+        keys[account] = body(post(client, "/admin/apikeys", {"account": account,
+                                                             "scopes": ["read", "trade", "withdraw"]}))["key"]
         post(client, "/admin/deposits", {"coin": coin, "txid": f"fund-{account}", "address": account,
                                          "amount": funds})
     post(client, "/admin/deposits", {"coin": "USDA", "txid": "fund-holder", "address": ALGO_HOLDER,

@@ -1,6 +1,7 @@
 """DynamoDB calls per route, per scheduler pass and per stream-handler batch, on in-process moto.
 
-Sets up a small world (assets ZRX/WETH/USDA with an algod asset_id, market ZRX-WETH, API keys
+Sets up a small world (assets ZRX/WETH with token addresses, USDA with an algod asset_id, LTC/SGTK
+with a converter pair, market ZRX-WETH, API keys
 of alice and bob with deposits credited, resting orders on both sides, one settled match),
 then calls every route registered in `app.app.routes` once through `chalice.test.Client`,
 counting every botocore call made while it runs (tests/support.py intercepts
@@ -76,6 +77,38 @@ def requests_to_make(keys: dict[str, str], ids: dict[str, str]) -> list[tuple[st
         ("POST", "/api/v1/trading/gettransaction", alice, {"id": ids["match"]}),
         ("GET", "/api/v1/wallet/user/profile", alice, None),
         ("GET", "/api/v1/user/session", alice, None),
+        # -- CoinBTR wallet
+        ("GET", "/api/v1/wallet/listbalances", alice, None),
+        ("GET", "/api/v1/wallet/getbalance?coin=zrx", alice, None),
+        ("GET", "/api/v1/wallet/getdepositaddress?coin=LTC", alice, None),
+        ("POST", "/api/v1/wallet/getdepositaddress", alice, {"coin": "ltc"}),
+        ("GET", "/api/v1/wallet/listdeposits", alice, None),
+        ("POST", "/api/v1/wallet/withdraw", alice,
+         {"coin": "ZRX", "address": "0x" + "11" * 20, "amount": "1"}),
+        ("POST", "/api/v1/wallet/whithdraw", alice,
+         {"coin": "ZRX", "address": "0x" + "11" * 20, "amount": "1"}),
+        ("GET", "/api/v1/wallet/listwithdraws", alice, None),
+        # -- CryptoToken Converter
+        ("POST", "/api/convert", {}, {"from_coin": "LTC", "to_coin": "SGTK", "destination": "someguy123"}),
+        ("GET", "/api/deposits", {}, None),
+        ("GET", "/api/deposits?address=alice", {}, None),
+        ("GET", "/api/deposits/1", {}, None),
+        ("GET", "/api/conversions", {}, None),
+        ("GET", "/api/pairs", {}, None),
+        ("GET", "/api/pairs/1", {}, None),
+        ("GET", "/api/coins", {}, None),
+        ("GET", "/api/coins/LTC", {}, None),
+        # -- 0x relayer / SRA v0, public routes
+        ("GET", "/v0/markets", {}, None),
+        ("GET", f"/v0/orderbook?pair={MARKET}", {}, None),
+        ("GET", "/v0/token_pairs", {}, None),
+        ("GET", "/v0/orders?makerTokenAddress=0x" + "a8" * 20, {}, None),
+        ("POST", "/v0/fees", {}, {"exchangeContractAddress": "0x479cc461fecd078f766ecc58533d6f69580cf3ac",
+                                  "maker": "0x" + "11" * 20, "taker": "0x" + "00" * 20,
+                                  "makerTokenAddress": "0x" + "a8" * 20, "takerTokenAddress": "0x" + "c7" * 20,
+                                  "makerTokenAmount": "100", "takerTokenAmount": "50",
+                                  "expirationUnixTimestampSec": "9999999999", "salt": "1"}),
+        ("GET", "/v0/auth/nonce?address=0x" + "11" * 20, {}, None),
         # -- CoinBTR public market data
         *[("GET", f"{prefix}/{path}", {}, None)
           for path in ("listbooks", f"getorderbook?market={MARKET}", f"gettiker?market={MARKET}",

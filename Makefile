@@ -66,7 +66,7 @@ bench: install
 audit: $(STAMP)  # against the ledger of a running `make run`
 	LAMBDEX_DYNAMODB_ENDPOINT=$${LAMBDEX_DYNAMODB_ENDPOINT:-http://127.0.0.1:$${LAMBDEX_DDB_PORT:-8010}} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m chalicelib.ledger.audit
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m chalicelib.admin.audit
 
 clean:
 	rm -rf $(VENV) node_modules .local .pytest_cache .hypothesis build .chalice/deployments

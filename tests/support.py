@@ -222,7 +222,7 @@ def count_calls() -> Iterator[list[str]]:
 
 def audit_ok() -> None:
     """The ledger's invariants hold: the journal replays to the balances, value is conserved."""
-    from chalicelib.ledger.audit import audit
+    from chalicelib.admin.audit import audit
 
     with allow_scans():
         report = audit()

@@ -1,8 +1,8 @@
 """The audit: replay every journal entry from zero and compare with today's balances.
 
 `check` is pure (entries and balances in, findings out) so it is tested without a
-database. `audit()` loads both with Scans: it is operator tooling (`make audit`, the
-tests), never called on a request path.
+database. Loading every entry and balance takes Scans, so that part is operator tooling:
+`chalicelib.admin.audit` (`make audit`, the tests), never on a request path.
 """
 
 from __future__ import annotations
@@ -73,23 +73,3 @@ def check(entries: Iterable[dict], balances: Iterable[dict]) -> AuditReport:
                 f"{asset}: balances hold {totals[asset]}, deposits - withdrawals + issuance = {external[asset]}"
             )
     return report
-
-
-def audit() -> AuditReport:
-    from chalicelib.ledger.models import Balance, JournalEntry
-
-    entries = (
-        {"id": e.id, "kind": e.kind, "postings": [p.as_dict() for p in e.postings]}
-        for e in JournalEntry.scan(consistent_read=True)
-    )
-    balances = ({"address": b.address, "asset": b.asset, "available": b.available, "locked": b.locked}
-                for b in Balance.scan(consistent_read=True))
-    return check(list(entries), balances)
-
-
-if __name__ == "__main__":
-    import sys
-
-    result = audit()
-    print(result.summary())
-    sys.exit(0 if result.ok else 1)

@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Annotated, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 
 from chalicelib import settings
 from chalicelib.api.common import BadRequest, errors_as, json_body, json_response, query_params
@@ -140,9 +140,15 @@ def _v(value: Any) -> int:
     return value
 
 
-Address = Annotated[str, BeforeValidator(_address)]
-OptionalAddress = Annotated[str | None, BeforeValidator(_optional_address)]
-Uint = Annotated[str, BeforeValidator(_uint)]
+# The JSON schemas (in /openapi.json) say what the validators accept.
+_ADDRESS_SCHEMA = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}
+_HEX32_SCHEMA = {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}
+Address = Annotated[str, BeforeValidator(_address), WithJsonSchema(_ADDRESS_SCHEMA)]
+OptionalAddress = Annotated[str | None, BeforeValidator(_optional_address),
+                            WithJsonSchema({"anyOf": [_ADDRESS_SCHEMA, {"type": "null"}]})]
+Uint = Annotated[str, BeforeValidator(_uint), WithJsonSchema({"anyOf": [
+    {"type": "string", "pattern": "^[0-9]{1,100}$"}, {"type": "integer", "minimum": 0}]})]
+Hex32 = Annotated[str, BeforeValidator(_hex32), WithJsonSchema(_HEX32_SCHEMA)]
 
 
 class Loose(BaseModel):
@@ -150,9 +156,9 @@ class Loose(BaseModel):
 
 
 class ECSignatureIn(Loose):
-    v: Annotated[int, BeforeValidator(_v)]
-    r: Annotated[str, BeforeValidator(_hex32)]
-    s: Annotated[str, BeforeValidator(_hex32)]
+    v: Annotated[int, BeforeValidator(_v), WithJsonSchema({"type": "integer", "enum": [27, 28]})]
+    r: Hex32
+    s: Hex32
 
 
 class OrderIn(Loose):
@@ -185,7 +191,7 @@ class FeesIn(Loose):
 
 class AuthIn(Loose):
     address: Address
-    data: Annotated[str, BeforeValidator(_hex32)]
+    data: Hex32
     signature: str
 
 

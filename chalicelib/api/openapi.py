@@ -19,7 +19,7 @@ import html
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.api import admin, coinbtr_trading, coinbtr_wallet, converter, counterparty, relayer, render
@@ -200,24 +200,13 @@ def response_schemas() -> dict[str, dict]:
 
 # -- request bodies the views parse ---------------------------------------------------------------
 
-class ListOpenOrdersIn(BaseModel):
-    """POST /api/v1/trading/listopenorders: with `id`, that one order (the spec's 'get open order')."""
-    model_config = ConfigDict(title="ListOpenOrdersIn")
-    market: str | None = Field(default=None, max_length=65)
-    id: str | None = Field(default=None, max_length=130)
-
-
-class MarketFilterIn(BaseModel):
-    market: str | None = Field(default=None, max_length=65)
-
-
 BODIES: dict[str, type[BaseModel]] = {  # view function name -> the model its body is parsed with
     "create_asset": admin.AssetIn, "create_market": admin.MarketIn, "create_pair": admin.PairIn,
     "create_api_key": admin.ApiKeyIn, "post_deposit": admin.DepositIn,
     **dict.fromkeys(("place_buy_limit", "place_sell_limit", "place_buy_limit_alias", "place_sell_limit_alias"),
                     coinbtr_trading.PlaceIn),
     "cancel": coinbtr_trading.IdIn, "get_open_order": coinbtr_trading.IdIn, "get_transaction": coinbtr_trading.IdIn,
-    "list_open_orders": ListOpenOrdersIn, "list_transactions": MarketFilterIn,
+    "list_open_orders": coinbtr_trading.OpenOrdersIn, "list_transactions": coinbtr_trading.FillsIn,
     "get_deposit_address": coinbtr_wallet.CoinIn, "withdraw": coinbtr_wallet.WithdrawIn,
     "whithdraw": coinbtr_wallet.WithdrawIn,
     "convert": converter.ConvertIn,
@@ -236,9 +225,9 @@ def q(name: str, schema: dict | None = None, required: bool = False, description
 
 INT = {"type": "string", "pattern": "^[0-9]+$"}
 LIMIT = q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, description="default 100")
-OFFSET = q("offset", {"type": "integer", "minimum": 0})
+OFFSET = q("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000})
 CP_LIST = [LIMIT, OFFSET, q("sort", description="`field` ascending or `-field` descending")]
-RELAYER_PAGE = [q("page", {"type": "integer", "minimum": 1}),
+RELAYER_PAGE = [q("page", {"type": "integer", "minimum": 1, "maximum": 10_000}),
                 q("perPage", {"type": "integer", "minimum": 1, "maximum": 100}),
                 q("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, description="SRA v0 spelling")]
 ADDRESS = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}

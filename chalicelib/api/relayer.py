@@ -42,6 +42,7 @@ relayer = Blueprint(__name__)
 NULL_ADDRESS = "0x" + "00" * 20
 FIXED_MESSAGE = "Sign this message to verify your authority of current address !"
 MAX_PER_PAGE = 100
+MAX_PAGE = 10_000  # page * perPage orders are read: keep it a bounded read
 
 VALIDATION_FAILED, MALFORMED_JSON, SIGNATURE_FAILED = 100, 101, 106
 REQUIRED, BAD_FORMAT, BAD_ADDRESS, UNSUPPORTED_ADDRESS, OUT_OF_RANGE, BAD_ECDSA = 1000, 1001, 1002, 1003, 1004, 1005
@@ -225,12 +226,13 @@ def page_params(params: dict[str, str]) -> tuple[int, int]:
     def number(name: str, raw: str | None, default: int, maximum: int | None) -> int:
         if raw is None or raw == "":
             return default
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise invalid(name, BAD_FORMAT, f"{name} must be a positive integer")
+        if len(raw) > 6:
+            raise invalid(name, OUT_OF_RANGE, f"{name} must be from 1 to {maximum or MAX_PAGE}")
         value = int(raw)
-        if value < 1 or (maximum is not None and value > maximum):
-            raise invalid(name, OUT_OF_RANGE, f"{name} must be from 1 to {maximum}" if maximum
-                          else f"{name} must be at least 1")
+        if value < 1 or value > (maximum or MAX_PAGE):
+            raise invalid(name, OUT_OF_RANGE, f"{name} must be from 1 to {maximum or MAX_PAGE}")
         return value
 
     per_page_raw = params.get("perPage", params.get("per_page"))

@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint unit api integration bench audit package clean
+.PHONY: install run test lint unit api integration fuzz bench load audit package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,16 @@ test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
+# schemathesis from /openapi.json against the whole local stack (also part of `make test`)
+fuzz: install
+	$(PY) -m pytest tests/integration/test_fuzz.py -q -s -p no:cacheprovider
+
 bench: install
 	$(PY) bench/run_all.py
+
+# bounded CoinBTR place/cancel load on a fresh local stack (or: $(PY) bench/load.py --url http://127.0.0.1:8000)
+load: install
+	$(PY) bench/load.py
 
 audit: $(STAMP)
 	$(PY) -m chalicelib.ledger.audit

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint unit api api-ddblocal integration bench audit package lint-infra clean
+.PHONY: install run test lint unit api api-ddblocal integration fuzz bench load audit package lint-infra clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,8 +60,16 @@ lint-infra: package
 	$(VENV)/bin/cfn-lint build/sam.json
 	@echo "cfn-lint: build/sam.json passes"
 
+# schemathesis from /openapi.json against the whole local stack (also part of `make test`)
+fuzz: install
+	$(PY) -m pytest tests/integration/test_fuzz.py -q -s -p no:cacheprovider
+
 bench: install
 	$(PY) bench/run_all.py
+
+# bounded CoinBTR place/cancel load on a fresh local stack (or: $(PY) bench/load.py --url http://127.0.0.1:8000)
+load: install
+	$(PY) bench/load.py
 
 audit: $(STAMP)  # against the ledger of a running `make run`
 	LAMBDEX_DYNAMODB_ENDPOINT=$${LAMBDEX_DYNAMODB_ENDPOINT:-http://127.0.0.1:$${LAMBDEX_DDB_PORT:-8010}} \

@@ -1,7 +1,7 @@
 """Lambdex: one Chalice app serving five exchange API dialects over one ledger.
 
-Thin by design: it registers one Blueprint per dialect, the orders-stream matcher and
-the scheduler. Everything else lives in `chalicelib/`.
+Thin by design: it registers one Blueprint per dialect (and `docs`: /openapi.json, /docs),
+the orders-stream matcher and the scheduler. Everything else lives in `chalicelib/`.
 """
 
 from chalice import Chalice, Rate
@@ -13,6 +13,7 @@ from chalicelib.api.coinbtr_trading import coinbtr_trading
 from chalicelib.api.coinbtr_wallet import coinbtr_wallet
 from chalicelib.api.converter import converter
 from chalicelib.api.counterparty import counterparty
+from chalicelib.api.docs import docs
 from chalicelib.api.relayer import relayer
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
@@ -28,6 +29,7 @@ app.register_blueprint(coinbtr_trading)
 app.register_blueprint(coinbtr_wallet)
 app.register_blueprint(converter)
 app.register_blueprint(relayer)
+app.register_blueprint(docs)
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")

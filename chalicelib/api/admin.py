@@ -14,7 +14,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib import settings
-from chalicelib.api.common import errors_as, json_body, json_response, parse, query_params
+from chalicelib.api.common import errors_as, is_number, json_body, json_response, parse, query_params
 from chalicelib.api.render import asset_row, deposit_row, market_row, pair_row
 from chalicelib.auth import apikeys
 from chalicelib.errors import InvalidInput, LedgerError, NotFound, Unauthorized
@@ -289,8 +289,8 @@ def list_pending_deposits():
 @admin_errors
 def get_deposit(coin, txid, vout):
     require_admin()
-    if not vout.isdigit():
-        raise InvalidInput("vout must be an integer", field="vout")
+    if not is_number(vout, 10) or int(vout) >= 2**32:
+        raise InvalidInput("vout must be an integer from 0 to 2^32-1", field="vout")
     asset = assets.get_asset(coin)
     deposit = deposits.get_deposit(deposits.deposit_key(asset.name, txid, int(vout)))
     if deposit is None:

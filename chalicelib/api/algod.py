@@ -16,7 +16,7 @@ import re
 from chalice import Blueprint, Response
 
 from chalicelib import settings
-from chalicelib.api.common import json_response, query_params
+from chalicelib.api.common import is_number, json_response, query_params
 from chalicelib.ledger import assets, balances
 from chalicelib.ledger.clock import current as clock
 
@@ -97,7 +97,7 @@ def account_asset_information(address, asset_id):
         return error(400, f"unknown format {response_format!r}: json or msgpack")
     if not is_valid_address(address):
         return error(400, f"failed to parse the address {address!r}: not a valid Algorand address")
-    if not asset_id.isdigit() or int(asset_id) > MAX_UINT64:
+    if not is_number(asset_id, 20) or int(asset_id) > MAX_UINT64:
         return error(400, f"failed to parse the asset id {asset_id!r}: expected an unsigned 64-bit integer")
     asset = assets.asset_by_id(int(asset_id))
     balance = balances.get_balance(address, asset.name) if asset else None

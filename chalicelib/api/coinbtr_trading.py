@@ -36,6 +36,17 @@ class IdIn(BaseModel):
     id: str = Field(min_length=1, max_length=130)
 
 
+class FillsIn(BaseModel):
+    """listtransactions: optionally one market's fills."""
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    market: str | None = Field(default=None, max_length=65)
+
+
+class OpenOrdersIn(FillsIn):
+    """listopenorders: with `id`, that one order (the spec documents 'get open order' on this path)."""
+    id: str | None = Field(default=None, max_length=130)
+
+
 def request_data() -> dict:
     """JSON body for POST; query parameters for GET (clients of the spec use both)."""
     request = coinbtr_trading.current_request
@@ -155,10 +166,10 @@ for _path in ("/api/v1/trading/cancel", "/api/v1/trading/cancel/buylimit", "/api
 @coinbtr_errors
 def list_open_orders():
     key = require_key(coinbtr_trading.current_request, "read")
-    data = request_data()
-    if data.get("id"):  # the spec documents "get open order" on this same path
-        return ok(one_order(key.account, str(data["id"])))
-    market = data.get("market")
+    spec = parse(OpenOrdersIn, request_data())
+    if spec.id:  # the spec documents "get open order" on this same path
+        return ok(one_order(key.account, spec.id))
+    market = spec.market
     rows = [order_view(o) for o in orders.orders_of_source(key.account, limit=1000)
             if o.status == "open" and (not market or o.market == markets.get_market(market).id)]
     return ok(rows)
@@ -182,7 +193,7 @@ def get_open_order():
 @coinbtr_errors
 def list_transactions():
     key = require_key(coinbtr_trading.current_request, "read")
-    market = request_data().get("market")
+    market = parse(FillsIn, request_data()).market
     rows = [transaction_view(m, key.account) for m in market_data.matches_of_address(key.account, limit=1000)
             if not market or m.market == markets.get_market(market).id]
     return ok(rows)

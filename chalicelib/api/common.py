@@ -19,6 +19,12 @@ log = logging.getLogger("lambdex.api")
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000
+
+
+def is_number(text: str, max_digits: int = 18) -> bool:
+    """ASCII digits only (str.isdigit also takes '²' or Arabic-Indic digits), not too many for int()."""
+    return text.isascii() and text.isdigit() and len(text) <= max_digits
 
 
 class BadRequest(InvalidInput):
@@ -70,8 +76,10 @@ def int_param(params: dict[str, str], name: str, default: int, minimum: int = 0,
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise BadRequest(f"{name} must be a non-negative integer", field=name)
+    if len(raw) > 18:
+        raise BadRequest(f"{name} must be between {minimum} and {maximum}", field=name)
     value = int(raw)
     if value < minimum or (maximum is not None and value > maximum):
         raise BadRequest(f"{name} must be between {minimum} and {maximum}", field=name)
@@ -79,7 +87,7 @@ def int_param(params: dict[str, str], name: str, default: int, minimum: int = 0,
 
 
 def paging(params: dict[str, str], default_limit: int = DEFAULT_LIMIT) -> tuple[int, int]:
-    return (int_param(params, "limit", default_limit, 1, MAX_LIMIT), int_param(params, "offset", 0))
+    return (int_param(params, "limit", default_limit, 1, MAX_LIMIT), int_param(params, "offset", 0, 0, MAX_OFFSET))
 
 
 def sort_rows(rows: list[dict], sort: str | None) -> list[dict]:

@@ -18,7 +18,7 @@ from fractions import Fraction
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict
 
-from chalicelib.api.common import form_or_json_body, iso_time, json_response, paging, parse, query_params
+from chalicelib.api.common import form_or_json_body, is_number, iso_time, json_response, paging, parse, query_params
 from chalicelib.errors import LedgerError, NotFound
 from chalicelib.ledger import addresses, assets, conversions, deposits, pairs
 from chalicelib.ledger.amounts import fraction_to_decimal_string, to_decimal_string
@@ -146,7 +146,7 @@ def pair_text(pair) -> str:
 
 
 def numeric_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    if not is_number(text):
         raise NotFound("Not found.")
     return int(text)
 

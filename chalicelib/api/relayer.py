@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Annotated, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 
 from chalicelib import settings
 from chalicelib.api.common import BadRequest, errors_as, json_body, json_response, query_params
@@ -42,6 +42,7 @@ relayer = Blueprint(__name__)
 NULL_ADDRESS = "0x" + "00" * 20
 FIXED_MESSAGE = "Sign this message to verify your authority of current address !"
 MAX_PER_PAGE = 100
+MAX_PAGE = 10_000  # page * perPage orders are read: keep it a bounded read
 
 VALIDATION_FAILED, MALFORMED_JSON, SIGNATURE_FAILED = 100, 101, 106
 REQUIRED, BAD_FORMAT, BAD_ADDRESS, UNSUPPORTED_ADDRESS, OUT_OF_RANGE, BAD_ECDSA = 1000, 1001, 1002, 1003, 1004, 1005
@@ -140,9 +141,15 @@ def _v(value: Any) -> int:
     return value
 
 
-Address = Annotated[str, BeforeValidator(_address)]
-OptionalAddress = Annotated[str | None, BeforeValidator(_optional_address)]
-Uint = Annotated[str, BeforeValidator(_uint)]
+# The JSON schemas (in /openapi.json) say what the validators accept.
+_ADDRESS_SCHEMA = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}
+_HEX32_SCHEMA = {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}
+Address = Annotated[str, BeforeValidator(_address), WithJsonSchema(_ADDRESS_SCHEMA)]
+OptionalAddress = Annotated[str | None, BeforeValidator(_optional_address),
+                            WithJsonSchema({"anyOf": [_ADDRESS_SCHEMA, {"type": "null"}]})]
+Uint = Annotated[str, BeforeValidator(_uint), WithJsonSchema({"anyOf": [
+    {"type": "string", "pattern": "^[0-9]{1,100}$"}, {"type": "integer", "minimum": 0}]})]
+Hex32 = Annotated[str, BeforeValidator(_hex32), WithJsonSchema(_HEX32_SCHEMA)]
 
 
 class Loose(BaseModel):
@@ -150,9 +157,9 @@ class Loose(BaseModel):
 
 
 class ECSignatureIn(Loose):
-    v: Annotated[int, BeforeValidator(_v)]
-    r: Annotated[str, BeforeValidator(_hex32)]
-    s: Annotated[str, BeforeValidator(_hex32)]
+    v: Annotated[int, BeforeValidator(_v), WithJsonSchema({"type": "integer", "enum": [27, 28]})]
+    r: Hex32
+    s: Hex32
 
 
 class OrderIn(Loose):
@@ -185,7 +192,7 @@ class FeesIn(Loose):
 
 class AuthIn(Loose):
     address: Address
-    data: Annotated[str, BeforeValidator(_hex32)]
+    data: Hex32
     signature: str
 
 
@@ -219,12 +226,13 @@ def page_params(params: dict[str, str]) -> tuple[int, int]:
     def number(name: str, raw: str | None, default: int, maximum: int | None) -> int:
         if raw is None or raw == "":
             return default
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise invalid(name, BAD_FORMAT, f"{name} must be a positive integer")
+        if len(raw) > 6:
+            raise invalid(name, OUT_OF_RANGE, f"{name} must be from 1 to {maximum or MAX_PAGE}")
         value = int(raw)
-        if value < 1 or (maximum is not None and value > maximum):
-            raise invalid(name, OUT_OF_RANGE, f"{name} must be from 1 to {maximum}" if maximum
-                          else f"{name} must be at least 1")
+        if value < 1 or value > (maximum or MAX_PAGE):
+            raise invalid(name, OUT_OF_RANGE, f"{name} must be from 1 to {maximum or MAX_PAGE}")
         return value
 
     per_page_raw = params.get("perPage", params.get("per_page"))

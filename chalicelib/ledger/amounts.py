@@ -29,7 +29,9 @@ def check_quantity(value: int, field: str = "quantity", *, allow_zero: bool = Fa
 
 def parse_integer(value, field: str = "quantity", *, allow_zero: bool = False) -> int:
     """An integer given as a JSON number or a string of digits."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        if len(value.strip()) > MAX_DIGITS:
+            raise OutOfRange(f"{field} has more than {MAX_DIGITS} digits", field=field)
         value = int(value.strip())
     elif isinstance(value, float) and value.is_integer():
         value = int(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
-from chalicelib.ledger import cache, store
+from chalicelib.ledger import cache, db, store
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.models import Asset, Counter
 
@@ -83,6 +83,9 @@ def get_asset(name: str) -> Asset:
 
 
 def find_asset(name: str) -> Asset | None:
+    if not db.is_key(normalize_name(name)):
+        return None
+
     def load() -> Asset | None:
         try:
             return Asset.get(normalize_name(name))

@@ -15,6 +15,13 @@ from chalicelib import settings
 
 _local = threading.local()
 
+MAX_KEY_BYTES = 1024  # DynamoDB: key attributes are non-empty, a sort key at most 1024 bytes (a hash key 2048)
+
+
+def is_key(value: str) -> bool:
+    """Whether `value` can be a DynamoDB key attribute; lookups of anything else find nothing."""
+    return bool(value) and len(value.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES
+
 
 def session() -> botocore.session.Session:
     """One botocore session per thread, shared by every model and this module.

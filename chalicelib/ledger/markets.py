@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
-from chalicelib.ledger import cache, counters, store
+from chalicelib.ledger import cache, counters, db, store
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.models import Market
@@ -44,6 +44,9 @@ MARKET_TTL = 2.0  # seconds; settlement reads the market itself (consistently), 
 
 
 def get_market(id: str, consistent: bool = False) -> Market:
+    if not db.is_key(normalize_name(id)):
+        raise NotFound(f"no market {id!r}")
+
     def load() -> Market | None:
         try:
             return Market.get(normalize_name(id), consistent_read=consistent)

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
-from chalicelib.ledger import store
+from chalicelib.ledger import db, store
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
@@ -157,6 +157,8 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
 def get_order(tx_hash: str, market: str | None = None) -> Order:
     """By id; strongly consistent when the market is known, else through the hash index."""
     tx_hash = tx_hash.lower().removeprefix("0x")
+    if not db.is_key(tx_hash):
+        raise NotFound(f"no order {tx_hash}")
     if market is not None:
         try:
             return Order.get(normalize_name(market), tx_hash, consistent_read=True)

@@ -340,6 +340,14 @@ class _JsonLoggingRequestHandler(ChaliceRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.warning("http.message", extra=fields(message=format % args))
 
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers 501 to a method it has no do_<METHOD> for (TRACE, QUERY, ...): hand
+        # every method to Chalice instead, which answers 405 when no route has it, as API Gateway
+        # refuses such methods with a 4xx too.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
 
 
 def _lambda_context(function_name: str) -> LambdaContext:

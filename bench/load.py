@@ -18,22 +18,19 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import random
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from match_latency import ADMIN_TOKEN, Stack, percentile  # noqa: E402
+from match_latency import ADMIN_TOKEN, Stack, call_json, percentile  # noqa: E402
 
 QUOTE = "LOADQ"
 FUNDS = "1000000"  # of each asset, per account
@@ -57,24 +54,8 @@ class Api:
 
     def call(self, method: str, path: str, payload=None, *, key: str | None = None, admin: bool = False,
              timeout: float = 30.0) -> tuple[int, object]:
-        headers = {"Content-Type": "application/json"}
-        if admin:
-            headers["Authorization"] = f"Bearer {self.admin_token}"
-        if key:
-            headers["Authorization"] = f"Token {key}"
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            body = error.read()
-            try:
-                return error.code, json.loads(body or b"null")
-            except ValueError:
-                return error.code, body[:200]
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
-            return 0, str(error)  # 0: no HTTP answer at all
+        return call_json(self.url, method, path, payload, admin_token=self.admin_token if admin else None,
+                         key=key, timeout=timeout)
 
 
 def setup(api: Api, run: str, markets: int, clients: int) -> tuple[list[str], list[str]]:

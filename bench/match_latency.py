@@ -98,18 +98,34 @@ class Stack:
 
     def request(self, method: str, path: str, payload=None, *, admin: bool = False, key: str | None = None,
                 timeout: float = 10):
-        headers = {"Content-Type": "application/json"}
-        if admin:
-            headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-        if key:
-            headers["Authorization"] = f"Token {key}"
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
+        status, body = call_json(self.url, method, path, payload, admin_token=ADMIN_TOKEN if admin else None,
+                                 key=key, timeout=timeout)
+        if status == 0:
+            raise urllib.error.URLError(body)
+        return status, body
+
+
+def call_json(url: str, method: str, path: str, payload=None, *, admin_token: str | None = None,
+              key: str | None = None, timeout: float = 10) -> tuple[int, object]:
+    """One JSON request: (status, decoded body); status 0 when no HTTP answer came at all."""
+    headers = {"Content-Type": "application/json"}
+    if admin_token:
+        headers["Authorization"] = f"Bearer {admin_token}"
+    if key:
+        headers["Authorization"] = f"Token {key}"
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        body = error.read()
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+            return error.code, json.loads(body or b"null")
+        except ValueError:
+            return error.code, body[:200]
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+        return 0, str(error)
 
 
 def ok(result, what: str):

@@ -6,20 +6,20 @@ Accounting (the journal explains every step; `audit()` conservation holds at eve
    `Conversion` is put (`queued`, with `to_amount`, `ex_fee`, `tx_fee`), and the converter's
    treasury account (`LAMBDEX_CONVERTER_ACCOUNT`) is credited the deposit's `from_coin`
    (journal kind `conversion_in`: value comes in, like a deposit).
-2. debit (`queued -> sending`), one transaction: the treasury is debited `to_amount +
-   tx_fee` of `to_coin` (journal kind `conversion_out`: value leaves) under the condition
-   that it holds that much; if it does not, the conversion waits (`queued`, with an error
-   note) and is retried on the next pass. The treasury is funded like any account (an
-   issuance or a deposit): it is the converter's hot wallet.
-3. send: the chain adapter sends `to_amount` keyed by `f"conversion:{id}"` (idempotent),
-   then one transaction marks the conversion `sent` with its `to_txid` and the deposit
-   `conv`. A crash or an unknown send outcome leaves the conversion `sending` and the
-   deposit `mapped`: the next pass sends again with the same key, which returns the same
+2. start (`queued -> sending`), one transaction keyed `conversion_out:<deposit>`: from
+   here on the conversion may have been sent, so it is never queued again.
+3. send: the chain adapter sends `to_amount` of `to_coin` from the converter's hot wallet,
+   keyed by `f"conversion:{id}"` (idempotent), then one transaction marks the conversion
+   `sent` with its `to_txid` and the deposit `conv`. A crash, an unknown outcome or a
+   failed send (an empty hot wallet, say) leaves the conversion `sending` and the deposit
+   `mapped`: the next pass sends again with the same key, which returns the same
    transaction, so it is paid exactly once. A send the chain rejects (certainly not sent)
-   puts the debit back (`conversion_out` reversal) and ends the deposit `err` with the reason.
+   ends the deposit `err` with the reason.
 
-The exchange fee is what the treasury keeps: it received the whole deposit and pays out
-only `to_amount` (+ the network fee it pays to the chain).
+As in CryptoToken Converter itself, the outgoing coin is paid from the converter's own
+wallet on its chain, not from a ledger balance: a conversion needs no pre-funded account,
+and the ledger records what came in (the treasury keeps the whole deposit; the exchange
+fee is the part of it not paid out in the other coin).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from fractions import Fraction
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import settings
-from chalicelib.errors import InsufficientFunds, LedgerError, NotFound
+from chalicelib.errors import LedgerError, NotFound
 from chalicelib.ledger import chain, counters, store
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
@@ -109,7 +109,7 @@ def get_conversion(deposit_key: str) -> Conversion | None:
 
 def process_conversions(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Debit and send queued conversions; safe to run concurrently and repeatedly."""
-    counts = {"sent": 0, "waiting": 0, "retry": 0, "err": 0, "skipped": 0}
+    counts = {"sent": 0, "retry": 0, "err": 0, "skipped": 0}
     keys = [c.deposit_key for status in ("queued", "sending") for c in Conversion.pending.query(status, limit=limit)]
     for key in dict.fromkeys(keys):
         counts[advance(key, clock)] += 1
@@ -125,10 +125,7 @@ def advance(key: str, clock: Clock) -> str:
             return "skipped"
         if conversion.status == "queued":
             try:
-                _debit(conversion, clock)
-            except InsufficientFunds:
-                _note(conversion, f"the converter holds too little {conversion.to_coin}; waiting", clock)
-                return "waiting"
+                _start_sending(conversion, clock)
             except store.AlreadyApplied:
                 return "skipped"  # another pass debited it and is sending it
             conversion = get_conversion(key)
@@ -142,7 +139,7 @@ def advance(key: str, clock: Clock) -> str:
         return "retry"
 
 
-def _debit(conversion: Conversion, clock: Clock) -> None:
+def _start_sending(conversion: Conversion, clock: Clock) -> None:
     tx = store.Tx()
     tx.update(conversion, actions=[
         Conversion.status.set("sending"),
@@ -150,7 +147,6 @@ def _debit(conversion: Conversion, clock: Clock) -> None:
         Conversion.error.remove(),
         Conversion.updated_us.set(clock.now_us()),
     ], condition=Conversion.status == "queued")
-    tx.move(treasury(), conversion.to_coin, available=-(conversion.to_amount + conversion.tx_fee))
     tx.commit(f"conversion_out:{conversion.deposit_key}", "conversion_out", conversion.deposit_key,
               clock.now_us(), clock.block_index())
 
@@ -203,20 +199,12 @@ def _reject(conversion: Conversion, reason: str, clock: Clock) -> None:
         Deposit.pending_status.remove(),
         Deposit.processed_at.set(iso(clock.now())),
     ], condition=Deposit.status == "mapped")
-    tx.move(treasury(), conversion.to_coin, available=conversion.to_amount + conversion.tx_fee)
     try:
-        tx.commit(f"conversion_out_reversal:{conversion.deposit_key}", "conversion_out",
+        tx.commit(f"conversion_rejected:{conversion.deposit_key}", "conversion_rejected",
                   conversion.deposit_key, clock.now_us(), clock.block_index())
     except store.AlreadyApplied:
         return
     log.warning("conversion rejected by the chain", extra={"conversion": conversion.id, "reason": reason})
-
-
-def _note(conversion: Conversion, reason: str, clock: Clock) -> None:
-    store.write_if(lambda: conversion.update(
-        actions=[Conversion.error.set(reason), Conversion.updated_us.set(clock.now_us())],
-        condition=Conversion.status == "queued",
-    ))
 
 
 # -- reads -------------------------------------------------------------------------

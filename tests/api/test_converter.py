@@ -10,7 +10,7 @@ from chalicelib.events import scheduler
 from chalicelib.ledger import chain
 from chalicelib.ledger.models import OutboxTransfer
 from tests import support
-from tests.api.wallet_setup import TREASURY, balance, deposit, fund_treasury, get, make_coins
+from tests.api.wallet_setup import TREASURY, balance, deposit, get, make_coins
 
 JSON = {"Content-Type": "application/json", "Host": "127.0.0.1:8000"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded", "Host": "127.0.0.1:8000"}
@@ -20,7 +20,6 @@ LTC_DEST = "MVYBriQcasb6zvtGjPfLKbbWcRoKWh4sAf"
 @pytest.fixture
 def coins(client, ledger):
     make_coins(client)
-    fund_treasury(client, ledger)
     return client
 
 
@@ -105,9 +104,9 @@ def test_ltc_to_sgtk_flow(coins, ledger):
     sent = OutboxTransfer.get(f"conversion:{conversion_id}")
     assert (sent.coin, sent.to_address, sent.quantity, sent.txid) == ("SGTK", "someguy123", 9_899_999, txid)
     assert sent.memo == conversion["to_memo"]  # SGTK is memo-based: the memo goes along
-    # the treasury took in the LTC and paid out what was sent plus the network fee
+    # the treasury took in the LTC; the SGTK left from the converter's wallet on its chain
     assert balance(TREASURY, "LTC")[0] == treasury_ltc + 10_000_000
-    assert balance(TREASURY, "SGTK")[0] == treasury_sgtk - 9_900_000
+    assert balance(TREASURY, "SGTK")[0] == treasury_sgtk
     support.audit_ok()
 
 
@@ -162,17 +161,14 @@ def test_wrong_receiving_account_ends_inv(coins, ledger):
     support.audit_ok()
 
 
-def test_converter_waits_for_liquidity(client, ledger):
-    make_coins(client)  # the treasury holds no SGTK yet
+def test_a_conversion_needs_no_funded_ledger_account(client, ledger):
+    make_coins(client)  # nobody holds SGTK in the ledger
     address = convert(client, {"from_coin": "LTC", "to_coin": "SGTK", "destination": "someguy123"})[1]["address"]
     deposit(client, "LTC", "ltc-early", "0.01", address=address)
     scheduler.run(ledger)
-    assert get(client, "/api/deposits/?txid=ltc-early")[1][0]["status"] == "mapped"
-    assert get(client, "/api/conversions/")[1][0]["to_txid"] is None
-    support.audit_ok()
-    fund_treasury(client, ledger)
-    scheduler.run(ledger)
     assert get(client, "/api/deposits/?txid=ltc-early")[1][0]["status"] == "conv"
+    assert get(client, "/api/conversions/")[1][0]["to_txid"]
+    assert balance(TREASURY, "SGTK") == (0, 0)
     support.audit_ok()
 
 
@@ -206,16 +202,16 @@ def _exactly_once(client, conversion_id="1"):
     conversion = get(client, "/api/conversions/")[1][0]
     assert conversion["to_txid"] == sent[0].txid
     assert get(client, "/api/deposits/?txid=ltc-fault")[1][0]["status"] == "conv"
-    assert balance(TREASURY, "SGTK")[0] == 100_000_000 - 9_900_000
+    assert balance(TREASURY, "SGTK") == (0, 0)  # paid from the converter's wallet, not the ledger
 
 
-def test_crash_between_debit_and_send_completes_once_on_rerun(coins, ledger):
+def test_crash_between_start_and_send_completes_once_on_rerun(coins, ledger):
     _converter_deposit(coins, ledger)
     with support.hook(crash_on("PutItem", "-outbox")), pytest.raises(InjectedCrash):
         scheduler.run(ledger)
-    # debited, not sent, deposit still mapped: nothing lost, nothing doubled
+    # started, not sent, deposit still mapped: nothing lost, nothing doubled
     assert get(coins, "/api/deposits/?txid=ltc-fault")[1][0]["status"] == "mapped"
-    assert balance(TREASURY, "SGTK")[0] == 100_000_000 - 9_900_000
+    assert balance(TREASURY, "SGTK") == (0, 0)  # paid from the converter's wallet, not the ledger
     support.audit_ok()
     scheduler.run(ledger)
     scheduler.run(ledger)
@@ -271,7 +267,7 @@ def test_failed_send_leaves_it_mapped_and_retries(coins, ledger):
     support.audit_ok()
 
 
-def test_rejected_send_ends_err_and_puts_the_debit_back(coins, ledger):
+def test_rejected_send_ends_err_and_sends_nothing(coins, ledger):
     _converter_deposit(coins, ledger)
     chain.use(FlakyAdapter(chain.ChainRejected("destination account does not exist")))
     try:
@@ -280,7 +276,7 @@ def test_rejected_send_ends_err_and_puts_the_debit_back(coins, ledger):
         chain.use(None)
     row = get(coins, "/api/deposits/?txid=ltc-fault")[1][0]
     assert row["status"] == "err" and "does not exist" in row["error"]
-    assert balance(TREASURY, "SGTK")[0] == 100_000_000
+    assert balance(TREASURY, "SGTK") == (0, 0)
     scheduler.run(ledger)
     with support.allow_scans():
         assert list(OutboxTransfer.scan()) == []
@@ -314,6 +310,9 @@ def test_pairs_and_coins(coins):
 
 
 def test_deposit_lists_filter_and_page(coins, ledger):
+    deposit(coins, "LTC", "fund-ltc", "10", address=TREASURY)
+    deposit(coins, "SGTK", "fund-sgtk", "100000", to_account=TREASURY)
+    scheduler.run(ledger)
     status, rows = get(coins, "/api/deposits/")
     assert status == 200 and [r["txid"] for r in rows] == ["fund-ltc", "fund-sgtk"]
     assert get(coins, "/api/deposits?limit=1&offset=1")[1] == rows[1:]

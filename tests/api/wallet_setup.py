@@ -1,11 +1,10 @@
-"""Shared set-up of the converter and wallet tests: coins, pairs, a funded treasury."""
+"""Shared set-up of the converter and wallet tests: coins and pairs."""
 
 from __future__ import annotations
 
 import json
 
 from chalicelib import settings
-from chalicelib.events import scheduler
 from chalicelib.ledger.models import Balance
 from tests.support import ADMIN, post
 
@@ -32,13 +31,6 @@ def deposit(client, coin: str, txid: str, amount: str, **where) -> dict:
     response = post(client, "/admin/deposits", {"coin": coin, "txid": txid, "amount": amount, **where})
     assert response.status_code in (200, 201), response.body
     return json.loads(response.body)
-
-
-def fund_treasury(client, clock, ltc: str = "10", sgtk: str = "100000") -> None:
-    """The converter's hot wallet: deposits credited to the treasury account itself."""
-    deposit(client, "LTC", "fund-ltc", ltc, address=TREASURY)
-    deposit(client, "SGTK", "fund-sgtk", sgtk, to_account=TREASURY)
-    scheduler.run(clock)
 
 
 def balance(address: str, asset: str) -> tuple[int, int]:

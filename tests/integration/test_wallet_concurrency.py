@@ -15,7 +15,7 @@ import pytest
 from chalicelib.events import scheduler
 from chalicelib.ledger.models import Conversion, Deposit, OutboxTransfer, Withdrawal
 from tests import support
-from tests.api.wallet_setup import deposit, fund_treasury, make_coins
+from tests.api.wallet_setup import deposit, make_coins
 
 VALID_LTC = "LKjpPtgMbcFgbJJYwzfe1ZtR8x4bbs2V3o"
 
@@ -37,7 +37,6 @@ def _twice_at_once(clock) -> list[dict]:
 def test_two_schedulers_at_once_convert_and_send_once(ddb_client, ddb_ledger):
     client, clock = ddb_client, ddb_ledger
     make_coins(client)
-    fund_treasury(client, clock)
     key = json.loads(support.post(client, "/admin/apikeys", {"account": "alice", "scopes": ["read", "withdraw"]}).body)
     auth = {"Authorization": f"Token {key['key']}", "Content-Type": "application/json"}
     headers = {"Content-Type": "application/json", "Host": "127.0.0.1:8000"}

@@ -4,6 +4,8 @@ Thin by design: it registers one Blueprint per dialect (and `docs`: /openapi.jso
 the orders-stream matcher and the scheduler. Everything else lives in `chalicelib/`.
 """
 
+import logging
+
 from chalice import Chalice, Rate
 
 from chalicelib import logs, settings
@@ -19,9 +21,23 @@ from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
 
 logs.configure(settings.get("LAMBDEX_LOG_LEVEL"))
+log = logging.getLogger("lambdex.http")
 
 app = Chalice(app_name="lambdex", configure_logs=False)
 app.api.binary_types.append("application/msgpack")
+
+
+@app.middleware("http")
+def log_request(event, get_response):
+    """One JSON line per request: what was asked, the answer, how long it took."""
+    timer = logs.Timer()
+    response = get_response(event)
+    log.info("request", extra={"method": event.method, "route": event.path, "params": event.uri_params,
+                               "status": response.status_code,
+                               "ms": timer.ms(), "request_id": (event.context or {}).get("requestId")})
+    return response
+
+
 app.register_blueprint(admin)
 app.register_blueprint(counterparty)
 app.register_blueprint(algod)

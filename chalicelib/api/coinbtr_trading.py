@@ -260,7 +260,7 @@ def ticker_view(market) -> dict:
         "bid": shown(bids[0][0]) if bids else None, "ask": shown(asks[0][0]) if asks else None,
         "volume": to_float(stats.base_volume, base.decimals),
         "quote_volume": to_float(stats.quote_volume, quote.decimals),
-        "change": float((stats.last - stats.open) / stats.open) if stats.last and stats.open else 0.0,
+        "change": float((stats.last - stats.price_24h) / stats.price_24h) if stats.last and stats.price_24h else 0.0,
     }
 
 

@@ -525,7 +525,7 @@ def markets():
             "baseToken": quote.token_address,  # the relayer calls the quote (pricing) token "baseToken"
             "tradeToken": base.token_address,
             "price24h": display_price(stats.price_24h, tm) if stats.price_24h is not None else 0,
-            "price": display_price(stats.price, tm) if stats.price is not None else 0,
+            "price": display_price(stats.last, tm) if stats.last is not None else 0,
             "tradeTokenVolume": to_decimal_string(stats.base_volume, int(base.decimals)),
             "baseTokenVolume": to_decimal_string(stats.quote_volume, int(quote.decimals)),
             "decimals": int(base.decimals),

@@ -31,11 +31,6 @@ class Quote:
     def sendable(self) -> bool:
         return self.to_amount > 0
 
-    @property
-    def treasury_debit(self) -> int:
-        """What leaves the converter's holding: the amount sent plus the network fee paid."""
-        return self.to_amount + self.tx_fee
-
 
 def quote(from_amount: int, from_decimals: int, to_decimals: int, rate: Fraction, ex_fee_percent: Fraction,
           network_fee: int) -> Quote:

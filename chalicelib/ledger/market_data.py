@@ -58,8 +58,8 @@ def fill_price(market: Market, match: OrderMatch) -> tuple[Fraction, int, int]:
 
 @dataclass
 class DayStats:
-    last: Fraction | None = None
-    open: Fraction | None = None  # the first price of the window: "price 24 h ago"
+    last: Fraction | None = None  # the last trade's price
+    price_24h: Fraction | None = None  # 24 h ago: the last trade before the window, else its first
     high: Fraction | None = None
     low: Fraction | None = None
     base_volume: int = 0
@@ -68,21 +68,25 @@ class DayStats:
 
 
 def day_stats(market: Market, clock: Clock) -> DayStats:
+    """The last 24 hours of a market, from its matches (Queries of `by_market`)."""
     stats = DayStats()
     since = clock.now_us() - DAY_US
     for match in OrderMatch.by_market.query(market.id, OrderMatch.time_us >= since):
         if match.status == "expired":
             continue
         price, base, quote = fill_price(market, match)
-        stats.open = price if stats.open is None else stats.open
+        stats.price_24h = price if stats.price_24h is None else stats.price_24h
         stats.last = price
         stats.high = price if stats.high is None else max(stats.high, price)
         stats.low = price if stats.low is None else min(stats.low, price)
         stats.base_volume += base
         stats.quote_volume += quote
         stats.trades += 1
-    if stats.last is None and market.last_price:
-        stats.last = Fraction(market.last_price)
+    before = next(iter(OrderMatch.by_market.query(market.id, OrderMatch.time_us < since,
+                                                  scan_index_forward=False, limit=1)), None)
+    if before is not None:
+        stats.price_24h = fill_price(market, before)[0]
+        stats.last = stats.last if stats.last is not None else stats.price_24h
     return stats
 
 

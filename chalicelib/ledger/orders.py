@@ -11,7 +11,7 @@ import hashlib
 import logging
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -46,7 +46,6 @@ class OrderRequest:
     signed_order: dict[str, Any] | None = None
     fee_required: int = 0
     fee_provided: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def market_for(give_asset: str, get_asset: str) -> tuple[Market, str]:

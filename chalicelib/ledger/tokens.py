@@ -13,9 +13,9 @@ from chalicelib.errors import InvalidInput
 from chalicelib.ledger import orders
 from chalicelib.ledger.assets import asset_by_token, get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.market_data import DayStats, day_stats
 from chalicelib.ledger.markets import find_market, list_markets
 from chalicelib.ledger.models import Asset, Market, Order
-from chalicelib.ledger.stats import MarketStats, market_stats
 
 
 class UnknownToken(InvalidInput):
@@ -67,8 +67,8 @@ def token_markets() -> list[TokenMarket]:
     return found
 
 
-def token_markets_with_stats(clock: Clock) -> list[tuple[TokenMarket, MarketStats]]:
-    return [(tm, market_stats(tm.market, clock)) for tm in token_markets()]
+def token_markets_with_stats(clock: Clock) -> list[tuple[TokenMarket, DayStats]]:
+    return [(tm, day_stats(tm.market, clock)) for tm in token_markets()]
 
 
 def markets_of_token(token_address: str, field: str = "tokenAddress") -> list[TokenMarket]:

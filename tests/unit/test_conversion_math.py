@@ -22,7 +22,7 @@ def test_spec_example_network_fee_after_exchange_fee():
     # 1 SGTK at 0.01 LTC, 10% fee, 0.000168 LTC network fee -> 0.008832 LTC.
     q = quote(1000, 3, 8, Fraction(1, 100), Fraction(10), 16_800)
     assert (q.to_amount, q.ex_fee, q.tx_fee) == (883_200, 100_000, 16_800)
-    assert q.treasury_debit == 900_000
+    assert q.to_amount + q.ex_fee + q.tx_fee == 1_000_000  # the whole 0.01 LTC is accounted for
 
 
 def test_too_small_to_cover_the_fees_is_not_sendable():

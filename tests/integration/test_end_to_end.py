@@ -140,3 +140,39 @@ def test_walkthrough_survives_a_restart_and_trading_settles_through_the_stream(d
 def _assert_funded(stack):
     assert stack.get("/addresses/alice/balances").json()[0]["quantity"] == 10 * 10**8
     assert stack.get("/addresses/bob/balances").json()[0]["quantity"] == 10 * 10**8
+
+
+def test_converter_flow_on_the_running_stack(data_dir):
+    """Issue 5's flow as a user runs it: convert, deposit, and within two scheduler
+    intervals the deposit is `conv` with the exact amount sent and in the outbox."""
+    import boto3
+
+    with Stack(data_dir) as stack:
+        for asset in ({"name": "LTC", "decimals": 8, "network_fee": 100_000},
+                      {"name": "SGTK", "decimals": 3, "deposit": "memo", "deposit_account": "privex"}):
+            assert stack.post("/admin/assets", asset).status_code == 201
+        assert stack.post("/admin/pairs", {"from_coin": "LTC", "to_coin": "SGTK", "exchange_rate": "100000",
+                                           "ex_fee": "1"}).status_code == 201
+        converted = requests.post(f"{stack.url}/api/convert/", timeout=10,
+                                  data={"from_coin": "LTC", "to_coin": "SGTK", "destination": "someguy123"})
+        assert converted.status_code == 200, converted.text
+        address = converted.json()["address"]
+        assert stack.post("/admin/deposits", {"coin": "LTC", "txid": "ltc-1", "address": address,
+                                              "amount": "0.1"}).status_code == 201
+        assert stack.post("/admin/deposits", {"coin": "SGTK", "txid": "sgtk-1", "to_account": "privex",
+                                              "memo": "nobody's memo", "amount": "5"}).status_code == 201
+
+        def converted_and_sent():
+            (deposit,) = stack.get(f"/api/deposits/?address={address}").json()
+            assert deposit["status"] == "conv"
+            (conversion,) = stack.get("/api/conversions/?from_coin=LTC").json()
+            assert conversion["to_amount"] == "9900.00000000000000000000" and conversion["to_txid"]
+            (invalid,) = stack.get("/api/deposits/?txid=sgtk-1").json()
+            assert invalid["status"] == "inv"
+            return conversion
+        conversion = eventually(converted_and_sent)
+        dynamodb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{stack.ddb_port}",
+                                region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
+        sent = dynamodb.scan(TableName="lambdex-local-outbox")["Items"]
+        assert [(i["to_address"]["S"], i["quantity"]["N"], i["txid"]["S"]) for i in sent] == [
+            ("someguy123", "9900000", conversion["to_txid"])]

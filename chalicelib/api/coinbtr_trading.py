@@ -19,7 +19,7 @@ from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.ledger import assets, market_data, markets, orders
 from chalicelib.ledger.amounts import to_base_units, to_float
 from chalicelib.ledger.clock import current as clock
-from chalicelib.ledger.deposits import iso
+from chalicelib.ledger.clock import iso_utc
 
 coinbtr_trading = Blueprint(__name__)
 
@@ -72,8 +72,8 @@ def order_view(order) -> dict:
         "type": f"{order.side}limit", "price": display_price(market, market_data.limit_price(order)),
         "amount": to_float(amount, base.decimals), "remaining": to_float(remaining, base.decimals),
         "filled": to_float(amount - market_data.base_quantity(order), base.decimals),
-        "status": order.status, "created_at": iso(int(order.created_us) / 1e6),
-        "updated_at": iso(int(order.updated_us) / 1e6),
+        "status": order.status, "created_at": iso_utc(int(order.created_us)),
+        "updated_at": iso_utc(int(order.updated_us)),
     }
 
 
@@ -90,7 +90,7 @@ def transaction_view(match, account: str) -> dict:
         "order_id": match.tx0_hash if mine_is_tx0 else match.tx1_hash,
         "fee": to_float(int(match.fee_paid), assets.get_asset(match.fee_asset).decimals)
         if not mine_is_tx0 and match.fee_asset else 0.0,
-        "status": match.status, "date": iso(int(match.time_us) / 1e6),
+        "status": match.status, "date": iso_utc(int(match.time_us)),
     }
 
 
@@ -214,7 +214,7 @@ def get_transaction():
 def profile():
     key = require_key(coinbtr_trading.current_request, "read")
     return ok({"account": key.account, "scopes": key.scopes, "label": key.label,
-               "created_at": iso(int(key.created_us) / 1e6)})
+               "created_at": iso_utc(int(key.created_us))})
 
 
 @coinbtr_trading.route("/api/v1/wallet/user/profile", methods=["GET"])

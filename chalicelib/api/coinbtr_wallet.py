@@ -11,11 +11,12 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from chalicelib.api.coinbtr_common import coinbtr_errors, ok, require_key
-from chalicelib.api.common import form_or_json_body, iso_time, paging, parse, query_params
+from chalicelib.api.common import form_or_json_body, paging, parse, query_params
 from chalicelib.errors import InvalidInput
 from chalicelib.ledger import addresses, assets, balances, deposits, withdrawals
 from chalicelib.ledger.amounts import to_base_units, to_float
 from chalicelib.ledger.clock import current as clock
+from chalicelib.ledger.clock import iso_utc
 
 coinbtr_wallet = Blueprint(__name__)
 
@@ -72,7 +73,7 @@ def withdrawal_row(withdrawal, asset) -> dict:
         "fee": to_float(withdrawal.fee, asset.decimals),
         "txid": withdrawal.txid,
         "status": withdrawal.status,
-        "date": iso_time(withdrawal.created_us),
+        "date": iso_utc(withdrawal.created_us),
     }
 
 
@@ -87,7 +88,7 @@ def deposit_row(deposit, asset) -> dict:
         "amount": to_float(deposit.quantity, asset.decimals),
         "confirmations": deposit.confirmations,
         "status": deposit.status,
-        "date": iso_time(deposit.created_us),
+        "date": iso_utc(deposit.created_us),
     }
 
 

@@ -6,7 +6,6 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -99,12 +98,6 @@ def sort_rows(rows: list[dict], sort: str | None) -> list[dict]:
     if rows and field not in rows[0]:
         raise BadRequest(f"cannot sort by {field!r}; fields are {sorted(rows[0])}", field="sort")
     return sorted(rows, key=lambda r: (r.get(field) is None, r.get(field)), reverse=descending)
-
-
-def iso_time(time_us: int) -> str:
-    """Microseconds since the epoch as ISO 8601 UTC, e.g. '2019-03-20T04:31:30.643406Z'."""
-    moment = datetime.fromtimestamp(time_us // 1_000_000, UTC).replace(microsecond=time_us % 1_000_000)
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -18,11 +18,12 @@ from fractions import Fraction
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict
 
-from chalicelib.api.common import form_or_json_body, is_number, iso_time, json_response, paging, parse, query_params
+from chalicelib.api.common import form_or_json_body, is_number, json_response, paging, parse, query_params
 from chalicelib.errors import LedgerError, NotFound
 from chalicelib.ledger import addresses, assets, conversions, deposits, pairs
 from chalicelib.ledger.amounts import fraction_to_decimal_string, to_decimal_string
 from chalicelib.ledger.clock import current as clock
+from chalicelib.ledger.clock import iso_utc
 
 log = logging.getLogger("lambdex.api.converter")
 
@@ -110,8 +111,8 @@ class Renderer:
             "to_txid": conversion.to_txid,
             "tx_fee": self.amount(conversion.tx_fee, conversion.to_coin),
             "ex_fee": self.amount(conversion.ex_fee, conversion.to_coin),
-            "created_at": iso_time(conversion.created_us),
-            "updated_at": iso_time(conversion.updated_us),
+            "created_at": iso_utc(conversion.created_us),
+            "updated_at": iso_utc(conversion.updated_us),
             "deposit": self.url("deposits", conversion.deposit_id),
             "from_coin": self.coin_url(conversion.from_coin),
             "to_coin": self.coin_url(conversion.to_coin),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 
 @dataclass
@@ -67,3 +68,9 @@ def current() -> Clock:
 def use(clock: Clock | None) -> None:
     global _current
     _current = clock
+
+
+def iso_utc(time_us: int) -> str:
+    """Microseconds since the epoch as ISO 8601 UTC, e.g. '2019-03-20T04:31:30.643406Z'."""
+    moment = datetime.fromtimestamp(time_us // 1_000_000, UTC).replace(microsecond=time_us % 1_000_000)
+    return moment.isoformat().replace("+00:00", "Z")

@@ -33,9 +33,8 @@ from chalicelib import settings
 from chalicelib.errors import LedgerError, NotFound
 from chalicelib.ledger import chain, counters, store
 from chalicelib.ledger.assets import get_asset
-from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.conversion_math import Quote, quote
-from chalicelib.ledger.deposits import iso
 from chalicelib.ledger.models import Asset, CoinPair, Conversion, Deposit, DepositAddress
 from chalicelib.ledger.pairs import get_pair
 
@@ -174,7 +173,7 @@ def _send(conversion: Conversion, clock: Clock) -> str:
     tx.update(Deposit(conversion.deposit_key), actions=[
         Deposit.status.set("conv"),
         Deposit.pending_status.remove(),
-        Deposit.processed_at.set(iso(clock.now())),
+        Deposit.processed_at.set(iso_utc(clock.now_us())),
     ], condition=Deposit.status == "mapped")
     try:
         tx.commit(f"conversion_sent:{conversion.deposit_key}", "conversion_sent", conversion.deposit_key,
@@ -197,7 +196,7 @@ def _reject(conversion: Conversion, reason: str, clock: Clock) -> None:
         Deposit.status.set("err"),
         Deposit.error.set(reason),
         Deposit.pending_status.remove(),
-        Deposit.processed_at.set(iso(clock.now())),
+        Deposit.processed_at.set(iso_utc(clock.now_us())),
     ], condition=Deposit.status == "mapped")
     try:
         tx.commit(f"conversion_rejected:{conversion.deposit_key}", "conversion_rejected",

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ledger import counters, store
 from chalicelib.ledger.assets import get_asset
-from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.models import Asset, Deposit, DepositAddress
 
 log = logging.getLogger("lambdex.deposits")
@@ -39,10 +38,6 @@ class ObservedTransfer:
 
 def deposit_key(coin: str, txid: str, vout: int) -> str:
     return f"{coin}#{txid}#{vout}"
-
-
-def iso(unix_time: float) -> str:
-    return datetime.fromtimestamp(unix_time, UTC).isoformat().replace("+00:00", "Z")
 
 
 def record_deposit(observed: ObservedTransfer, clock: Clock) -> tuple[Deposit, bool]:
@@ -192,7 +187,7 @@ def credit(deposit: Deposit, owner: str, clock: Clock) -> None:
         actions=[
             Deposit.status.set("credited"),
             Deposit.owner.set(owner),
-            Deposit.processed_at.set(iso(clock.now())),
+            Deposit.processed_at.set(iso_utc(clock.now_us())),
             Deposit.pending_status.remove(),
         ],
         condition=Deposit.status == "new",
@@ -207,7 +202,7 @@ def mark_invalid(deposit: Deposit, reason: str, clock: Clock) -> None:
         actions=[
             Deposit.status.set("inv"),
             Deposit.error.set(reason),
-            Deposit.processed_at.set(iso(clock.now())),
+            Deposit.processed_at.set(iso_utc(clock.now_us())),
             Deposit.pending_status.remove(),
         ],
         condition=Deposit.status == "new",

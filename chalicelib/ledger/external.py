@@ -15,8 +15,7 @@ import logging
 from chalicelib import settings
 from chalicelib.ledger import store
 from chalicelib.ledger.assets import get_asset
-from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.deposits import iso
+from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.models import Deposit, OrderMatch
 from chalicelib.ledger.orders import book_key, get_order, status_index
 
@@ -56,7 +55,7 @@ def pay_match(deposit: Deposit, clock: Clock) -> str:
     tx.update(match, actions=[OrderMatch.status.set("completed"), OrderMatch.pending_market.remove()],
               condition=OrderMatch.status == "pending")
     tx.update(deposit, actions=[Deposit.status.set("credited"), Deposit.owner.set(f"match:{match.id}"),
-                                Deposit.processed_at.set(iso(clock.now())), Deposit.pending_status.remove()],
+                                Deposit.processed_at.set(iso_utc(clock.now_us())), Deposit.pending_status.remove()],
               condition=Deposit.status == "new")
     tx.commit(f"pay:{match.id}", "settle", match.id, clock.now_us(), clock.block_index())
     log.info("match paid", extra={"match": match.id, "deposit": deposit.key})

@@ -30,8 +30,8 @@ from fractions import Fraction
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import settings
-from chalicelib.errors import LedgerError, NotFound
-from chalicelib.ledger import chain, counters, store
+from chalicelib.errors import NotFound
+from chalicelib.ledger import chain, counters, outgoing, store
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.conversion_math import Quote, quote
@@ -107,7 +107,7 @@ def get_conversion(deposit_key: str) -> Conversion | None:
 
 
 def process_conversions(clock: Clock, limit: int = 100) -> dict[str, int]:
-    """Debit and send queued conversions; safe to run concurrently and repeatedly."""
+    """Start and send queued conversions; safe to run concurrently and repeatedly."""
     counts = {"sent": 0, "retry": 0, "err": 0, "skipped": 0}
     keys = [c.deposit_key for status in ("queued", "sending") for c in Conversion.pending.query(status, limit=limit)]
     for key in dict.fromkeys(keys):
@@ -117,25 +117,8 @@ def process_conversions(clock: Clock, limit: int = 100) -> dict[str, int]:
 
 def advance(key: str, clock: Clock) -> str:
     """Move one conversion as far as it goes: queued -> sending -> sent (or err)."""
-
-    def attempt() -> str:
-        conversion = get_conversion(key)
-        if conversion is None or conversion.status not in ("queued", "sending"):
-            return "skipped"
-        if conversion.status == "queued":
-            try:
-                _start_sending(conversion, clock)
-            except store.AlreadyApplied:
-                return "skipped"  # another pass debited it and is sending it
-            conversion = get_conversion(key)
-            assert conversion is not None
-        return _send(conversion, clock)
-
-    try:
-        return store.run(attempt, what=f"conversion {key}")
-    except LedgerError as error:
-        log.warning("conversion not advanced", extra={"conversion": key, "reason": error.message})
-        return "retry"
+    return outgoing.advance("conversion", key, lambda: get_conversion(key), "queued", "sending",
+                            lambda c: _start_sending(c, clock), lambda c: _send(c, clock))
 
 
 def _start_sending(conversion: Conversion, clock: Clock) -> None:

@@ -24,8 +24,8 @@ import uuid
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.errors import InvalidInput, LedgerError
-from chalicelib.ledger import addresses, chain, store
+from chalicelib.errors import InvalidInput
+from chalicelib.ledger import addresses, chain, outgoing, store
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.models import Asset, Withdrawal
@@ -86,24 +86,9 @@ def process_withdrawals(clock: Clock, limit: int = 100) -> dict[str, int]:
 
 
 def advance(withdrawal_id: str, clock: Clock) -> str:
-    def attempt() -> str:
-        withdrawal = get_withdrawal(withdrawal_id)
-        if withdrawal is None or withdrawal.status not in ("pending", "signed"):
-            return "skipped"
-        if withdrawal.status == "pending":
-            try:
-                _debit(withdrawal, clock)
-            except store.AlreadyApplied:
-                return "skipped"  # another pass debited it and is sending it
-            withdrawal = get_withdrawal(withdrawal_id)
-            assert withdrawal is not None
-        return _send(withdrawal, clock)
-
-    try:
-        return store.run(attempt, what=f"withdrawal {withdrawal_id}")
-    except LedgerError as error:
-        log.warning("withdrawal not advanced", extra={"withdrawal": withdrawal_id, "reason": error.message})
-        return "retry"
+    """Move one withdrawal as far as it goes: pending -> signed -> sent (or refunded)."""
+    return outgoing.advance("withdrawal", withdrawal_id, lambda: get_withdrawal(withdrawal_id), "pending",
+                            "signed", lambda w: _debit(w, clock), lambda w: _send(w, clock))
 
 
 def _debit(withdrawal: Withdrawal, clock: Clock) -> None:

@@ -7,7 +7,6 @@ they are imported), exactly as tests/conftest.py does.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -16,20 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_SESSION_TOKEN="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-    LAMBDEX_TABLE_PREFIX="test",
-    LAMBDEX_DYNAMODB_ENDPOINT="",
-    LAMBDEX_ADMIN_TOKEN="test-admin-token",
-    LAMBDEX_ALGOD_TOKEN="test-algod-token",
-    LAMBDEX_LOG_LEVEL="WARNING",
-)
-
-from tests import support  # noqa: E402  (patches botocore's BaseClient._make_api_call)
+# `environment` sets the environment before anything imports the models; `support`
+# patches botocore's BaseClient._make_api_call to count calls.
+from tests import environment, support  # noqa: E402, F401
 
 ADMIN = support.ADMIN
 ALGOD_HEADERS = {"X-Algo-API-Token": "test-algod-token"}

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import os
 
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_SESSION_TOKEN="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-    LAMBDEX_TABLE_PREFIX="test",
-    LAMBDEX_DYNAMODB_ENDPOINT="",
-    LAMBDEX_ADMIN_TOKEN="test-admin-token",
-    LAMBDEX_ALGOD_TOKEN="test-algod-token",
-    LAMBDEX_LOG_LEVEL="WARNING",
-)
+import pytest
 
-import pytest  # noqa: E402
-
-from tests import support  # noqa: E402
+# `environment` (first, alphabetically too) sets the environment before anything imports the models.
+from tests import environment, support  # noqa: F401
 
 
 @pytest.fixture

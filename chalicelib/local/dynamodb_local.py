@@ -234,15 +234,7 @@ class LocalDatabase:
         self.backend = BACKEND_DYNAMODB_LOCAL
         log.info("db.starting", extra=fields(backend=self.backend, pid=self._process.pid, jar=str(self.jar),
                                              data_dir=str(self.data_dir), log=str(self.log_path)))
-        try:
-            self._wait_ready(started)
-        except BaseException:
-            self.stop()
-            raise
-        self.startup_seconds = round(time.monotonic() - started, 3)
-        log.info("db.started", extra=fields(backend=self.backend, endpoint=self.endpoint_url,
-                                            seconds=self.startup_seconds, data_dir=str(self.data_dir),
-                                            persistent=True))
+        self._ready(started, data_dir=str(self.data_dir), persistent=True)
 
     def _start_moto(self, reason: str) -> None:
         from moto.server import ThreadedMotoServer
@@ -261,6 +253,10 @@ class LocalDatabase:
         server.start()
         self._moto = server
         self.backend = BACKEND_MOTO
+        self._ready(started, persistent=False)
+
+    def _ready(self, started: float, **details) -> None:
+        """Wait until the database answers (stopping it if it never does), then log it."""
         try:
             self._wait_ready(started)
         except BaseException:
@@ -268,7 +264,7 @@ class LocalDatabase:
             raise
         self.startup_seconds = round(time.monotonic() - started, 3)
         log.info("db.started", extra=fields(backend=self.backend, endpoint=self.endpoint_url,
-                                            seconds=self.startup_seconds, persistent=False))
+                                            seconds=self.startup_seconds, **details))
 
     def _wait_ready(self, started: float) -> None:
         import boto3

@@ -39,7 +39,7 @@ class Stack:
         while time.time() < deadline:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
             try:
-                requests.get(f"{self.url}/admin/assets", headers=ADMIN, timeout=10)
+                requests.get(f"{self.url}/admin/assets", headers=ADMIN, timeout=30)  # slow when loaded
                 return self
             except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting on a loaded machine
                 time.sleep(0.2)

@@ -66,6 +66,8 @@ SETTINGS = (
     Setting("LAMBDEX_CHAIN_ADAPTER", "local", "chain adapter sending withdrawals and conversions: local"),
     Setting("LAMBDEX_APIKEY_CACHE_SECONDS", "5",
             "seconds a CoinBTR API key check is cached per container (a revocation elsewhere is honoured within it)"),
+    Setting("LAMBDEX_AUDIT_MAX_FAILING_PASSES", "3",
+            "the audit reports a market whose scheduler passes or stream batches failed more times in a row"),
     Setting("LAMBDEX_SECRET_TTL", "300",
             "seconds a secret fetched from SSM / Secrets Manager is kept before it is fetched again"),
 )

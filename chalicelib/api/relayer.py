@@ -411,7 +411,7 @@ def auth():
         raise RelayerError(401, SIGNATURE_FAILED, "Signature Verify Failed.")
     now = int(clock().now())
     if data == ethereum.keccak(FIXED_MESSAGE.encode()):
-        if settings.get("LAMBDEX_0X_ALLOW_FIXED_MESSAGE").lower() not in ("1", "true", "yes"):
+        if not settings.allow_fixed_message():
             raise Unauthorized("the fixed sign-in message is disabled here: sign a nonce from GET /v0/auth/nonce")
     elif not nonces.consume(request.data, request.address, now):
         raise Unauthorized("data is neither the sign-in message nor an unused, unexpired nonce of this address")

@@ -25,8 +25,10 @@ from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import find_market, get_market, market_id
 from chalicelib.ledger.matching import is_dust
-from chalicelib.ledger.models import Market, Order
+from chalicelib.ledger.models import Market as MarketItem
+from chalicelib.ledger.models import Order
 from chalicelib.ledger.stores import orders as order_store
+from chalicelib.ledger.stores.markets import Market
 
 log = logging.getLogger("lambdex.orders")
 
@@ -181,7 +183,7 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
     if give.settlement == "ledger":  # an externally settled asset (BTC) is paid later, not escrowed
         tx.move(request.source, give.name, available=-request.give_quantity, locked=request.give_quantity)
     if request.taker and not market.restricted:  # settlement looks for restricted orders only where flagged
-        tx.update(market, actions=[Market.restricted.set(True)])
+        tx.update(MarketItem(market.id), actions=[MarketItem.restricted.set(True)])
     try:
         _commit_retrying(tx, tx_hash, now_us, block)
     except store.AlreadyApplied:
@@ -191,8 +193,8 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
                                            request.get_quantity):
             raise Conflict(f"order {tx_hash} exists with other terms", field="tx_hash") from None
         return existing, False
-    if request.taker:
-        market.restricted = True  # this process's cached market sees the flag at once
+    if request.taker and not market.restricted:
+        cache.forget("market", market.id)  # this process sees the flag at once, others within MARKET_TTL
     log.info("order placed", extra={"order": tx_hash, "market": market.id, "side": side,
                                     "give": request.give_quantity, "get": request.get_quantity})
     return order, True

@@ -31,14 +31,14 @@ from dataclasses import dataclass, fields
 from fractions import Fraction
 
 from chalicelib import settings
-from chalicelib.ledger import store
+from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import fee_rate, get_market
 from chalicelib.ledger.matching import BookOrder, Fill, MatchResult, crosses, match_orders
-from chalicelib.ledger.models import Market
 from chalicelib.ledger.stores import matches as match_store
 from chalicelib.ledger.stores import orders as order_store
+from chalicelib.ledger.stores.markets import Market
 from chalicelib.ledger.stores.orders import BookEntry, DynamoOrderBook, OrderBook
 from chalicelib.logs import Timer
 
@@ -319,10 +319,7 @@ class _Plan:
                 if give_left and entry.give_asset not in external:  # refund what it did not give
                     tx.move(entry.source, entry.give_asset, available=give_left, locked=-give_left)
             tx.raw("Update", order_store.remaining_update(entry, give_left, get_left, self.now_us, close_as))
-        market_actions = [Market.seq.set(self.seq)]
-        if last_price is not None:
-            market_actions.append(Market.last_price.set(last_price))
-        tx.update(market, actions=market_actions, condition=Market.seq == self.seq - 1)
+        stores.markets().stage_advance(tx, market, last_price)
         self.match_ids = tuple(ids)
         return tx
 
@@ -376,7 +373,7 @@ def _plan(market: Market, orders: dict[str, BookEntry], result: MatchResult, clo
             touched, balances = touched | {tx_hash}, new_balances
     complete = len(chosen) == len(result.fills) and len(closing) == len(closed_on_entry)
     now_us = clock.now_us()
-    return _Plan(market, orders, result, chosen, closing, complete, int(market.seq) + 1, now_us,
+    return _Plan(market, orders, result, chosen, closing, complete, market.seq + 1, now_us,
                  clock.block_at(now_us / 1_000_000))
 
 

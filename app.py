@@ -9,6 +9,7 @@ import logging
 from chalice import Chalice, Rate
 
 from chalicelib import logs, settings
+from chalicelib.api import cors
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
 from chalicelib.api.coinbtr_trading import coinbtr_trading
@@ -48,6 +49,14 @@ app.register_blueprint(relayer)
 app.register_blueprint(docs)
 
 
+@app.middleware("http")
+def cors_origin(event, get_response):
+    """With several allowed origins, a response names the caller's (Vary: Origin)."""
+    response = get_response(event)
+    cors.vary_origin(event.headers, response.headers)
+    return response
+
+
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")
 def match_orders(event):
     return matcher.handle(event.to_dict(), clock())
@@ -56,3 +65,6 @@ def match_orders(event):
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def run_scheduler(event):
     return scheduler.run(clock())
+
+
+cors.apply(app.routes)  # last: every route registered above gets its CORS config (none on /admin)

@@ -50,6 +50,8 @@ SETTINGS = (
     Setting("LAMBDEX_0X_EXCHANGE", "0x479cc461fecd078f766ecc58533d6f69580cf3ac", "0x v1 exchange contract"),
     Setting("LAMBDEX_0X_ALLOW_FIXED_MESSAGE", "true",
             "0x relayer /v0/auth also accepts the spec's fixed sign-in message (replayable; false = nonces only)"),
+    Setting("LAMBDEX_CORS_ORIGINS", "*",
+            "browser origins allowed to call the API (CORS): * or a comma-separated list; never /admin"),
     Setting("LAMBDEX_LOG_LEVEL", "INFO", "log level of the JSON-lines logs"),
     Setting("LAMBDEX_ORDERS_STREAM_ARN",
             "arn:aws:dynamodb:us-east-1:000000000000:table/lambdex-local-orders/stream/local",

@@ -49,6 +49,15 @@ class _Gateway(LocalGateway):
         event["requestContext"].update(requestId=str(uuid.uuid4()), stage="local")
         return event
 
+    def _autogen_options_headers(self, lambda_event: dict) -> dict:
+        # a CORS preflight: with several allowed origins, name the caller's (API Gateway's
+        # mock preflight can only name the first)
+        from chalicelib.api import cors
+
+        headers = super()._autogen_options_headers(lambda_event)
+        cors.vary_origin(lambda_event["headers"], headers)
+        return headers
+
 
 class ApiRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

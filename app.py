@@ -17,6 +17,7 @@ from chalicelib.api.coinbtr_wallet import coinbtr_wallet
 from chalicelib.api.converter import converter
 from chalicelib.api.counterparty import counterparty
 from chalicelib.api.docs import docs
+from chalicelib.api.health import health
 from chalicelib.api.relayer import relayer
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
@@ -47,6 +48,7 @@ app.register_blueprint(coinbtr_wallet)
 app.register_blueprint(converter)
 app.register_blueprint(relayer)
 app.register_blueprint(docs)
+app.register_blueprint(health)
 
 
 @app.middleware("http")

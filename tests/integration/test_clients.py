@@ -104,3 +104,25 @@ def test_the_published_sra_client_passes_every_call(stack, tmp_path) -> None:
     assert [(p["tokenA"]["address"], p["tokenB"]["address"]) for p in pairs] == [(ZRX, WETH)]
     assert results["getFeesAsync"]["result"]["makerFee"] == "0"
     assert requests.get(f"{stack.url}/admin/assets", headers=ADMIN, timeout=30).status_code == 200
+
+
+def test_py_algorand_sdk_status_and_health(stack) -> None:
+    from algosdk.error import AlgodHTTPError
+    from algosdk.v2client.algod import AlgodClient
+
+    algod = AlgodClient("e2e-algod", stack.url)
+    status = algod.status()
+    block_seconds = 10  # the local default (LAMBDEX_BLOCK_SECONDS)
+    expected_round = (int(__import__("time").time()) - 1_735_689_600) // block_seconds
+    assert status["last-round"] in (expected_round, expected_round + 1)
+    assert 0 <= status["time-since-last-round"] < block_seconds * 10**9
+    assert status["catchup-time"] == 0 and status["stopped-at-unsupported-round"] is False
+
+    def healthy():
+        report = algod.health()  # algod's health needs no token
+        assert report["status"] == "ok", report
+        assert report["database"]["ok"] and report["scheduler"]["ok"] and report["markets"]["failing"] == []
+    eventually(healthy, timeout=30)
+    with pytest.raises(AlgodHTTPError) as wrong:
+        AlgodClient("wrong", stack.url).status()
+    assert wrong.value.code == 401

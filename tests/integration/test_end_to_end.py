@@ -37,9 +37,9 @@ class Stack:
         while time.time() < deadline:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
             try:
-                requests.get(f"{self.url}/admin/assets", headers=ADMIN, timeout=1)
+                requests.get(f"{self.url}/admin/assets", headers=ADMIN, timeout=10)  # a loaded first request
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
         raise AssertionError("the stack did not start:\n" + self.log.read_text()[-3000:])
 

@@ -6,21 +6,25 @@ Entries expire after their `ttl`; a miss (`None`) is cached too, for `negative_t
 (short: something created in another process is seen soon after). A write in this
 process drops the entry it changes (`forget`), so this process sees its own writes at
 once. Time is `time.monotonic` unless a test injects another timer (`use_timer`).
+At most `MAX_ENTRIES` are kept (the oldest go first), so lookups of made-up names
+cannot grow a warm container's memory.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
 
 NEGATIVE_TTL = 1.0  # seconds a "no such thing" answer is kept
+MAX_ENTRIES = 4096
 
 _lock = threading.Lock()
-_entries: dict[tuple[str, str], tuple[float, object]] = {}
+_entries: OrderedDict[tuple[str, str], tuple[float, object]] = OrderedDict()
 _timer: Callable[[], float] = time.monotonic
 
 
@@ -36,6 +40,9 @@ def cached(kind: str, key: str, ttl: float, load: Callable[[], T | None],
     if lifetime > 0:
         with _lock:
             _entries[(kind, key)] = (now + lifetime, value)
+            _entries.move_to_end((kind, key))
+            while len(_entries) > MAX_ENTRIES:
+                _entries.popitem(last=False)
     return value
 
 

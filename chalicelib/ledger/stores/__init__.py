@@ -11,6 +11,10 @@ the rules can be tested without a database. Balance changes still go through one
 transaction with their journal entry: `new_tx()` gives the active backend's (`store.Tx`
 on DynamoDB, `MemoryTx` in memory), and stores add their writes to it
 (`markets().stage_advance(tx, ...)`).
+
+`stores.markets` is the accessor function, not the module: import a store's types from
+its module (`from chalicelib.ledger.stores.markets import Market`). Every store module is
+imported below, before the accessors are defined, so none is rebound by a later import.
 """
 
 from __future__ import annotations
@@ -21,9 +25,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.ledger.stores.api_keys import ApiKeyStore, DynamoApiKeys, MemoryApiKeys
+from chalicelib.ledger.stores.assets import AssetStore, DynamoAssets, MemoryAssets
+from chalicelib.ledger.stores.balances import BalanceStore, DynamoBalances, MemoryBalances
 from chalicelib.ledger.stores.counters import CounterStore, DynamoCounters, MemoryCounters
 from chalicelib.ledger.stores.markets import DynamoMarkets, MarketStore, MemoryMarkets
 from chalicelib.ledger.stores.memory import MemoryLedger
+from chalicelib.ledger.stores.pairs import DynamoPairs, MemoryPairs, PairStore
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,11 @@ class Stores:
     """One consistent set of implementations (all DynamoDB, or all in one memory)."""
 
     name: str
+    assets: AssetStore
     markets: MarketStore
+    balances: BalanceStore
+    api_keys: ApiKeyStore
+    pairs: PairStore
     counters: CounterStore
     new_tx: Callable[[], Any]
 
@@ -40,13 +52,16 @@ class Stores:
 def dynamodb() -> Stores:
     from chalicelib.ledger import store
 
-    return Stores("dynamodb", markets=DynamoMarkets(), counters=DynamoCounters(), new_tx=store.Tx)
+    return Stores("dynamodb", assets=DynamoAssets(), markets=DynamoMarkets(), balances=DynamoBalances(),
+                  api_keys=DynamoApiKeys(), pairs=DynamoPairs(), counters=DynamoCounters(), new_tx=store.Tx)
 
 
 def in_memory() -> Stores:
     """A fresh, empty in-memory ledger."""
     ledger = MemoryLedger()
-    return Stores("memory", markets=MemoryMarkets(ledger), counters=MemoryCounters(ledger), new_tx=ledger.tx)
+    return Stores("memory", assets=MemoryAssets(ledger), markets=MemoryMarkets(ledger),
+                  balances=MemoryBalances(ledger), api_keys=MemoryApiKeys(ledger), pairs=MemoryPairs(ledger),
+                  counters=MemoryCounters(ledger), new_tx=ledger.tx)
 
 
 _active: Stores | None = None
@@ -71,8 +86,24 @@ def using(stores: Stores) -> Iterator[Stores]:
         cache.clear()
 
 
+def assets() -> AssetStore:
+    return active().assets
+
+
 def markets() -> MarketStore:
     return active().markets
+
+
+def balances() -> BalanceStore:
+    return active().balances
+
+
+def api_keys() -> ApiKeyStore:
+    return active().api_keys
+
+
+def pairs() -> PairStore:
+    return active().pairs
 
 
 def counters() -> CounterStore:

@@ -16,7 +16,7 @@ from tests.integration.test_end_to_end import ADMIN, Stack, eventually
 from tests.support import make_clock
 
 ROOT = Path(__file__).resolve().parents[2]
-NODE_DIR = Path(__file__).parent / "node"
+NODE_DIR = ROOT / "tests" / "node"
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
 
 

@@ -3,7 +3,7 @@
 // {"order": <signed 0x v1 order>, "hash": "0x…", "base": "0x…", "quote": "0x…"}.
 // Prints one JSON line: {"<call>": {"ok": true, "result": …} | {"ok": false, "error": "…"}}.
 const fs = require("node:fs");
-const { HttpClient } = require("@0xproject/connect");
+const { HttpClient } = require("sra-connect-0.6.17");
 const { BigNumber } = require("@0xproject/utils");
 
 const [url, file] = [process.argv[2], process.argv[3]];

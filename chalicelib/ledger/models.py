@@ -363,6 +363,7 @@ class ApiKey(Model):
     scopes = ListAttribute(of=S)
     label = S(null=True)
     created_us = N()
+    revoked_us = N(null=True)  # set once when revoked; the item stays so the key stays listed
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
 

@@ -32,3 +32,9 @@ def cached(kind: str, key: str, ttl: float, load: Callable[[], T | None]) -> T |
 def clear() -> None:
     with _lock:
         _entries.clear()
+
+
+def forget(kind: str, key: str) -> None:
+    """Drop one entry: this process sees its own change at once (others within the TTL)."""
+    with _lock:
+        _entries.pop((kind, key), None)

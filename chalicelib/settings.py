@@ -61,6 +61,8 @@ SETTINGS = (
     Setting("LAMBDEX_CONVERTER_ACCOUNT", "lambdex-converter",
             "ledger account (treasury) that receives converter deposits and pays conversions"),
     Setting("LAMBDEX_CHAIN_ADAPTER", "local", "chain adapter sending withdrawals and conversions: local"),
+    Setting("LAMBDEX_APIKEY_CACHE_SECONDS", "5",
+            "seconds a CoinBTR API key check is cached per container (a revocation elsewhere is honoured within it)"),
     Setting("LAMBDEX_SECRET_TTL", "300",
             "seconds a secret fetched from SSM / Secrets Manager is kept before it is fetched again"),
 )
@@ -88,6 +90,10 @@ def table_prefix() -> str:
 
 def dynamodb_endpoint() -> str | None:
     return get("LAMBDEX_DYNAMODB_ENDPOINT") or None
+
+
+def apikey_cache_seconds() -> float:
+    return max(0.0, float(get("LAMBDEX_APIKEY_CACHE_SECONDS")))
 
 
 def region() -> str:

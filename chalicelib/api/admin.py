@@ -389,7 +389,7 @@ def update_market(market_id):
         base = assets.get_asset(market.base)
         values["min_amount"] = amounts.to_base_units(spec.min_amount, base.decimals, "min_amount", allow_zero=True)
     values.update({k: getattr(spec, k) for k in ("name", "url") if k in spec.model_fields_set})
-    return json_response(market_row(markets.update_market(market.id, values, action, clock())))
+    return json_response(market_row(markets.change_market(market.id, values, action, clock())))
 
 
 @admin.route("/admin/markets/{market_id}/disable", methods=["POST"])
@@ -413,7 +413,7 @@ def enable_market(market_id):
 def revoke_api_key(key_id):
     """Revoke an API key: it stops authenticating."""
     _, action = change(ReasonIn)
-    return json_response(api_key_row(apikeys.revoke_key(key_id, action, clock())))
+    return json_response(api_key_row(apikeys.operator_revoke(key_id, action, clock())))
 
 
 @admin.route("/admin/apikeys/{key_id}/rotate", methods=["POST"])

@@ -18,7 +18,7 @@ from chalice import Response
 from chalicelib.api.common import errors_as, json_response
 from chalicelib.auth import apikeys
 from chalicelib.errors import Forbidden, LedgerError, Unauthorized
-from chalicelib.ledger.models import ApiKey
+from chalicelib.ledger.stores.api_keys import ApiKey
 
 
 def ok(data) -> Response:

@@ -1,4 +1,10 @@
-"""API keys for the CoinBTR dialect: random, shown once, stored as a SHA-256 hash."""
+"""API keys for the CoinBTR dialect: random, shown once, stored as a SHA-256 hash.
+
+A key check is cached per container for `LAMBDEX_APIKEY_CACHE_SECONDS` (default 5 s),
+an unknown key too (a made-up key costs one read per second, not one per request). A
+key revoked in this container stops working at once; revoked elsewhere (another Lambda
+container), it stops working here within that time.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,11 @@ import hashlib
 import re
 import secrets
 
+from chalicelib import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.ledger import actions, store
+from chalicelib.ledger import actions, cache, stores
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import ApiKey
+from chalicelib.ledger.stores.api_keys import ApiKey
 
 SCOPES = ("read", "trade", "withdraw")
 
@@ -23,64 +30,76 @@ def create_key(account: str, scopes: list[str], now_us: int, label: str | None =
     if unknown or not scopes:
         raise InvalidInput(f"scopes must be a non-empty subset of {list(SCOPES)}", field="scopes")
     key = "lx_" + secrets.token_urlsafe(32)
-    record = ApiKey(key_hash(key), account=account, scopes=sorted(set(scopes)), label=label, created_us=now_us)
-    record.save(condition=ApiKey.key_hash.does_not_exist())
+    record = ApiKey(key_hash(key), account=account, scopes=tuple(sorted(set(scopes))), created_us=now_us,
+                    label=label)
+    if not stores.api_keys().create(record):  # 256 random bits: a collision means a broken RNG
+        raise RuntimeError("a fresh API key collided with a stored one")
+    cache.forget("apikey", record.key_hash)
     return key, record
 
 
 def authenticate(key: str) -> ApiKey | None:
-    """The key's record, or None for an unknown or revoked key."""
-    try:
-        record = ApiKey.get(key_hash(key))
-    except ApiKey.DoesNotExist:
-        return None
-    return None if record.revoked_us is not None else record
+    """The key's record, or None when it is unknown or revoked."""
+    hashed = key_hash(key)
+    ttl = settings.apikey_cache_seconds()
+    record = cache.cached("apikey", hashed, ttl, lambda: stores.api_keys().get(hashed), negative_ttl=ttl)
+    return None if record is None or record.revoked else record
+
+
+def revoke_key(hashed: str, now_us: int, account: str | None = None) -> ApiKey:
+    """Revoke a key by its SHA-256 hex hash (idempotent: a revoked key stays revoked from
+    its first revocation). With `account`, the key must be that account's."""
+    record = stores.api_keys().get(hashed.lower())
+    if record is None or (account is not None and record.account != account):
+        raise NotFound("no such API key")
+    revoked = stores.api_keys().revoke(record.key_hash, now_us)
+    cache.forget("apikey", record.key_hash)
+    return revoked
 
 
 def keys_of(account: str) -> list[ApiKey]:
-    return list(ApiKey.by_account.query(account))
+    return stores.api_keys().of_account(account)
 
 
-# -- operator changes ------------------------------------------------------------------
+# -- operator changes, journaled with who and why ---------------------------------------
 
-KEY_HASH_CHARS = 64
-
-
-def get_key(hash_: str) -> ApiKey:
-    """By the SHA-256 hex of the key (the `id` the admin listing shows)."""
-    if not re.fullmatch(f"[0-9a-fA-F]{{{KEY_HASH_CHARS}}}", hash_):
+def get_key(hashed: str) -> ApiKey:
+    """By the SHA-256 hex of the key (the `id` the admin listing shows), revoked or not."""
+    if not re.fullmatch("[0-9a-fA-F]{64}", hashed):
         raise InvalidInput("a key id is the 64 hex characters of its SHA-256", field="key_id")
-    try:
-        return ApiKey.get(hash_.lower(), consistent_read=True)
-    except ApiKey.DoesNotExist:
-        raise NotFound(f"no API key {hash_}") from None
+    record = stores.api_keys().get(hashed.lower())
+    if record is None:
+        raise NotFound(f"no API key {hashed}")
+    return record
 
 
-def revoke_key(hash_: str, action: actions.Action, clock: Clock) -> ApiKey:
-    """The key stops authenticating (at once here; see docs/admin.md for caches)."""
-    record = get_key(hash_)
-    if record.revoked_us is not None:
-        raise Conflict(f"API key {hash_} was revoked before", field="key_id")
-    tx = store.Tx()
-    tx.update(record, actions=[ApiKey.revoked_us.set(clock.now_us())], condition=ApiKey.revoked_us.does_not_exist(),
-              on_fail=Conflict(f"API key {hash_} was revoked meanwhile", field="key_id"))
+def operator_revoke(hashed: str, action: actions.Action, clock: Clock) -> ApiKey:
+    """An operator revokes a key: 409 if it was revoked before."""
+    record = get_key(hashed)
+    if record.revoked:
+        raise Conflict(f"API key {hashed} was revoked before", field="key_id")
+    tx = stores.new_tx()
+    stores.api_keys().stage_revoke(tx, record.key_hash, clock.now_us(), None,
+                                   Conflict(f"API key {hashed} was revoked meanwhile", field="key_id"))
     actions.commit(tx, "apikey_revoke", record.key_hash, action, clock)
-    return get_key(hash_)
+    cache.forget("apikey", record.key_hash)
+    return get_key(record.key_hash)
 
 
-def rotate_key(hash_: str, action: actions.Action, clock: Clock) -> tuple[str, ApiKey]:
+def rotate_key(hashed: str, action: actions.Action, clock: Clock) -> tuple[str, ApiKey]:
     """A new key with the same account, scopes and label; the old one is revoked in the
     same transaction, so exactly one of the two works at any moment."""
-    old = get_key(hash_)
-    if old.revoked_us is not None:
-        raise Conflict(f"API key {hash_} is revoked: create a new one", field="key_id")
+    old = get_key(hashed)
+    if old.revoked:
+        raise Conflict(f"API key {hashed} is revoked: create a new one", field="key_id")
     key = "lx_" + secrets.token_urlsafe(32)
     now = clock.now_us()
-    new = ApiKey(key_hash(key), account=old.account, scopes=list(old.scopes), label=old.label, created_us=now)
-    tx = store.Tx()
-    tx.put(new, condition=ApiKey.key_hash.does_not_exist())
-    tx.update(old, actions=[ApiKey.revoked_us.set(now), ApiKey.replaced_by.set(new.key_hash)],
-              condition=ApiKey.revoked_us.does_not_exist(),
-              on_fail=Conflict(f"API key {hash_} was revoked meanwhile", field="key_id"))
+    new = ApiKey(key_hash(key), account=old.account, scopes=old.scopes, created_us=now, label=old.label)
+    tx = stores.new_tx()
+    stores.api_keys().stage_create(tx, new)
+    stores.api_keys().stage_revoke(tx, old.key_hash, now, new.key_hash,
+                                   Conflict(f"API key {hashed} was revoked meanwhile", field="key_id"))
     actions.commit(tx, "apikey_rotate", old.key_hash, action, clock)
+    cache.forget("apikey", old.key_hash)
+    cache.forget("apikey", new.key_hash)
     return key, new

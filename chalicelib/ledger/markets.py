@@ -5,10 +5,10 @@ from __future__ import annotations
 from fractions import Fraction
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
-from chalicelib.ledger import cache, counters, db, store
+from chalicelib.ledger import cache, stores
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Market
+from chalicelib.ledger.stores.markets import Market
 
 
 def market_id(base: str, quote: str) -> str:
@@ -27,10 +27,23 @@ def create_market(id: str, base: str, quote: str, fee: Fraction, clock: Clock, m
         raise InvalidInput("fee must be a rate below 1 (e.g. 0.001)", field="fee")
     market = Market(
         expected, base=base_asset.name, quote=quote_asset.name, fee=_rate_text(fee), min_amount=min_amount,
-        name=name, url=url, number=counters.next_id("market"), created_us=clock.now_us(),
+        name=name, url=url, number=stores.counters().next_id("market"), created_us=clock.now_us(),
     )
-    if not store.write_if(lambda: market.save(condition=Market.id.does_not_exist())):
+    created = stores.markets().create(market)
+    cache.forget("market", expected)  # a cached "no such market" must not outlive the creation
+    if not created:
         raise AlreadyExists(f"market {expected} already exists")
+    return market
+
+
+def update_market(id: str, **changes) -> Market:
+    """Change a market's fee, min_amount, name, url or enabled (seen by other processes
+    within `MARKET_TTL`)."""
+    key = normalize_name(id)
+    market = stores.markets().update(key, changes)
+    cache.forget("market", key)
+    if market is None:
+        raise NotFound(f"no market {id!r}")
     return market
 
 
@@ -44,16 +57,11 @@ MARKET_TTL = 2.0  # seconds; settlement reads the market itself (consistently), 
 
 
 def get_market(id: str, consistent: bool = False) -> Market:
-    if not db.is_key(normalize_name(id)):
-        raise NotFound(f"no market {id!r}")
-
-    def load() -> Market | None:
-        try:
-            return Market.get(normalize_name(id), consistent_read=consistent)
-        except Market.DoesNotExist:
-            return None
-
-    market = load() if consistent else cache.cached("market", normalize_name(id), MARKET_TTL, load)
+    key = normalize_name(id)
+    if consistent:
+        market = stores.markets().get(key, consistent=True)
+    else:
+        market = cache.cached("market", key, MARKET_TTL, lambda: stores.markets().get(key))
     if market is None:
         raise NotFound(f"no market {id!r}")
     return market
@@ -67,7 +75,7 @@ def find_market(id: str) -> Market | None:
 
 
 def list_markets() -> list[Market]:
-    return list(Market.all_markets.query("market"))
+    return stores.markets().list()
 
 
 def fee_rate(market: Market) -> Fraction:
@@ -79,14 +87,14 @@ def fee_rate(market: Market) -> Fraction:
 MARKET_SETTINGS = ("fee", "min_amount", "name", "url")
 
 
-def update_market(id: str, changes: dict, action, clock: Clock) -> Market:
-    """Change a market's fee, minimum, name or url. The matcher reads the market
-    consistently, so the next settlement uses the new fee; placement sees it within
+def change_market(id: str, changes: dict, action, clock: Clock) -> Market:
+    """An operator changes a market's fee, minimum, name or url. The matcher reads the
+    market consistently, so the next settlement uses the new fee; placement sees it within
     MARKET_TTL seconds (at once in this process)."""
     unknown = set(changes) - set(MARKET_SETTINGS)
     if unknown or not changes:
-        raise InvalidInput(f"change one or more of {list(MARKET_SETTINGS)}", field=sorted(unknown)[0] if unknown
-                           else None)
+        raise InvalidInput(f"change one or more of {list(MARKET_SETTINGS)}",
+                           field=sorted(unknown)[0] if unknown else None)
     if "fee" in changes:
         if not 0 <= changes["fee"] < 1:
             raise InvalidInput("fee must be a rate from 0 to below 1 (e.g. 0.001)", field="fee")
@@ -100,15 +108,12 @@ def set_enabled(id: str, enabled: bool, action, clock: Clock) -> Market:
     return _change(id, {"enabled": enabled}, "market_enable" if enabled else "market_disable", action, clock)
 
 
-def _change(id: str, values: dict, kind: str, action, clock: Clock) -> Market:
+def _change(id: str, changes: dict, kind: str, action, clock: Clock) -> Market:
     from chalicelib.ledger import actions
 
     market = get_market(id, consistent=True)
-    tx = store.Tx()
-    attributes = Market.get_attributes()
-    updates = [attributes[name].remove() if value is None else attributes[name].set(value)
-               for name, value in values.items()]
-    tx.update(market, actions=updates, condition=Market.id.exists())
+    tx = stores.new_tx()
+    stores.markets().stage_update(tx, market.id, changes)
     actions.commit(tx, kind, market.id, action, clock)
     cache.forget("market", market.id)
     return get_market(market.id, consistent=True)

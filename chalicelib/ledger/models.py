@@ -375,7 +375,7 @@ class ApiKey(Model):
     scopes = ListAttribute(of=S)
     label = S(null=True)
     created_us = N()
-    revoked_us = N(null=True)  # present once revoked: the key no longer authenticates
+    revoked_us = N(null=True)  # set once when revoked; the item stays so the key stays listed
     replaced_by = S(null=True)  # rotation: the hash of the key that replaced it
 
     by_account = _gsi("by_account", "account", S, "created_us", N)

@@ -37,7 +37,7 @@ class Stack:
         while time.time() < deadline:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
             try:
-                requests.get(f"{self.url}/admin/assets", headers=ADMIN, timeout=1)
+                requests.get(f"{self.url}/admin/assets", headers=ADMIN, timeout=30)  # slow when loaded
                 return self
             except requests.ConnectionError:
                 time.sleep(0.2)

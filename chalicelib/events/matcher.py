@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 
 from chalicelib.errors import NotFound
-from chalicelib.ledger import settlement
+from chalicelib.ledger import health, settlement
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import get_market
 from chalicelib.logs import Timer
@@ -64,12 +64,17 @@ def handle(event: dict, clock: Clock) -> dict:
                 restricted[market] = _has_restricted_orders(market)
             traders[market] |= traders_to_match(record, restricted[market])
     failures: list[str] = []
+    failed_markets: list[str] = []
     for market, sequence_numbers in by_market.items():
         try:
             settlement.match_market(market, clock, traders=frozenset(traders[market]))
         except Exception:
             log.exception("matching failed", extra={"market": market})
             failures.extend(sequence_numbers)
+            failed_markets.append(market)
+    created = [r["dynamodb"]["ApproximateCreationDateTime"] for r in records
+               if "ApproximateCreationDateTime" in r.get("dynamodb", {})]
+    health.record_stream_batch(clock, max(created, default=None), failed_markets, list(by_market))
     log.info("stream batch", extra={"records": len(records), "markets": sorted(by_market),
                                     "failed": len(failures), "ms": timer.ms()})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint unit api api-ddblocal integration fuzz bench load audit package lint-infra clean
+.PHONY: install browser run test lint unit api api-ddblocal integration fuzz bench load audit package lint-infra clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,12 @@ api-ddblocal: install
 integration: install
 	$(PY) -m pytest tests/integration -q
 
-test: install
+# The page tests drive Debian's chromium (Playwright against the system browser, never a
+# downloaded one): installed here when missing, as DynamoDB Local is by `install`.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: install browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest tests -q -p no:cacheprovider
 	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api tests/contract -q -p no:cacheprovider

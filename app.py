@@ -17,6 +17,7 @@ from chalicelib.api.converter import converter
 from chalicelib.api.counterparty import counterparty
 from chalicelib.api.docs import docs
 from chalicelib.api.relayer import relayer
+from chalicelib.api.ui import ui
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
 from chalicelib.realtime import handlers as realtime
@@ -49,6 +50,7 @@ app.register_blueprint(coinbtr_wallet)
 app.register_blueprint(converter)
 app.register_blueprint(relayer)
 app.register_blueprint(docs)
+app.register_blueprint(ui)
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")

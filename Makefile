@@ -22,6 +22,14 @@ $(NPM_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NPM_STAMP)
 
+# Debian's Chromium for the browser tests (Playwright for Python drives it with
+# executable_path; it never downloads a browser of its own)
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+browser: $(CHROMIUM)
+
 run: install
 	$(PY) -m chalicelib.local.runner
 
@@ -37,13 +45,8 @@ api: $(STAMP)
 api-ddblocal: install
 	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api tests/contract -q
 
-integration: install
+integration: install browser
 	$(PY) -m pytest tests/integration -q
-
-# The page tests drive Debian's chromium (Playwright against the system browser, never a
-# downloaded one): installed here when missing, as DynamoDB Local is by `install`.
-browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 test: install browser
 	$(VENV)/bin/ruff check .

@@ -19,6 +19,7 @@ from chalicelib.api.counterparty import counterparty
 from chalicelib.api.docs import docs
 from chalicelib.api.health import health
 from chalicelib.api.relayer import relayer
+from chalicelib.api.ui import ui
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
 from chalicelib.realtime import handlers as realtime
@@ -51,6 +52,7 @@ app.register_blueprint(coinbtr_wallet)
 app.register_blueprint(converter)
 app.register_blueprint(relayer)
 app.register_blueprint(docs)
+app.register_blueprint(ui)
 app.register_blueprint(health)
 
 

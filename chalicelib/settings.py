@@ -63,6 +63,9 @@ SETTINGS = (
     Setting("LAMBDEX_WS_ENDPOINT", "",
             "Management API endpoint of the WebSocket API, https://{api-id}.execute-api.{region}.amazonaws.com/{stage} "
             "(set by the deployment; the local runner serves its own)"),
+    Setting("LAMBDEX_WS_URL", "",
+            "public URL of the WebSocket API that the market pages connect to (wss://...; set by the deployment "
+            "and by the local runner; empty: the pages poll)"),
     Setting("LAMBDEX_ADDRESS_SEED", "local-address-seed-change-me",
             "secret seed of deposit address and memo derivation (HMAC-SHA256 key)"),
     Setting("LAMBDEX_DEPOSIT_ACCOUNT", "lambdex",

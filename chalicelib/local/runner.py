@@ -214,6 +214,7 @@ class Runner:
         for name, value in self.settings.passthrough.items():
             if value is not None:
                 self.environ[name] = value
+        self.environ.setdefault("LAMBDEX_WS_URL", self.ws_url)  # what the market pages connect to
 
         app_settings = self.load_settings()
         describe = getattr(app_settings, "describe", None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from chalicelib.ledger import conversions, deposits, external, markets, orders, settlement, stores, withdrawals
+from chalicelib.ledger import conversions, deposits, external, health, markets, orders, settlement, stores, withdrawals
 from chalicelib.ledger.clock import Clock
 from chalicelib.logs import Timer
 
@@ -94,6 +94,7 @@ def run(clock: Clock) -> dict:
             "Namespace": "Lambdex", "Dimensions": [["Function"]],
             "Metrics": [{"Name": "SchedulerFailures", "Unit": "Count"}]}]},
         "Function": "scheduler", "SchedulerFailures": report["failures"]})
+    health.record_scheduler_pass(clock, timer.ms())
     return report
 
 

@@ -27,7 +27,7 @@ from fractions import Fraction
 from chalicelib.ledger.matching import BookOrder, match_orders
 
 # Entries whose postings bring value in or take it out; every other kind only moves it.
-EXTERNAL_KINDS = {"issue", "deposit", "withdraw", "withdraw_refund", "conversion_in"}
+EXTERNAL_KINDS = {"issue", "deposit", "withdraw", "withdraw_refund", "conversion_in", "deposit_refund"}
 
 
 @dataclass

@@ -125,6 +125,7 @@ class Market(Model):
     enabled = BooleanAttribute(default=True)
     seq = N(default=0)
     last_price = S(null=True)
+    restricted = BooleanAttribute(null=True)  # once any taker-restricted order was placed here
     created_us = N(default=0)
     # Scheduler passes / stream batches in a row that failed on this market (0 or absent when
     # healthy); `make audit` reports a market failing for more than LAMBDEX_AUDIT_MAX_FAILING_PASSES.
@@ -163,6 +164,7 @@ class Order(Model):
     dialect = S(default="counterparty")
     signed_order = MapAttribute(null=True)  # 0x: the whole signed order as submitted
     expired_with = UnicodeSetAttribute(null=True)  # orders whose match with this one expired unpaid
+    cap = S(null=True)  # "get": never receives more than get_quantity (CoinBTR buys); absent: "give"
     created_us = N(default=0)
     updated_us = N(default=0)
 
@@ -178,7 +180,7 @@ class Order(Model):
 
 class OrderMatch(Model):
     Meta = _meta("matches")
-    id = S(hash_key=True)  # f"{tx0_hash}_{tx1_hash}"
+    id = S(hash_key=True)  # f"{tx0_hash}_{tx1_hash}", f"..._{seq}" for a pair's repeat (stores.matches)
     market = S()
     tx0_index = N()
     tx0_hash = S()
@@ -227,6 +229,10 @@ class JournalEntry(Model):
     postings = ListAttribute(of=Posting)
     time_us = N()
     block_index = N(default=0)
+    operator = S(null=True)  # present only on an operator's change (chalicelib/ledger/actions.py)
+    reason = S(null=True)
+
+    by_operator = _gsi("by_operator", "operator", S, "time_us", N)  # sparse: operators' changes
 
 
 class Deposit(Model):
@@ -251,6 +257,9 @@ class Deposit(Model):
     error = S(null=True)
     match_id = S(null=True)  # pays an externally settled order match
     processed_at = S(null=True)
+    refund_address = S(null=True)  # an operator's refund: where the coins go back to
+    refund_memo = S(null=True)
+    refund_txid = S(null=True)
     created_us = N()
 
     by_id = _gsi("by_id", "kind", S, "id", N)
@@ -330,6 +339,7 @@ class Conversion(Model):
 class Withdrawal(Model):
     Meta = _meta("withdrawals")
     id = S(hash_key=True)
+    kind = S(default="withdrawal")
     account = S()
     coin = S()
     address = S()
@@ -345,6 +355,7 @@ class Withdrawal(Model):
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
     pending = _gsi("pending", "pending_status", S, "created_us", N)
+    all_withdrawals = _gsi("all_withdrawals", "kind", S, "created_us", N)  # admin listing, newest first
 
 
 class OutboxTransfer(Model):
@@ -352,12 +363,15 @@ class OutboxTransfer(Model):
 
     Meta = _meta("outbox")
     id = S(hash_key=True)  # the transfer's idempotency key
+    kind = S(default="transfer")
     coin = S()
     to_address = S()
     memo = S(null=True)
     quantity = N()
     txid = S()
     created_us = N()
+
+    all_transfers = _gsi("all_transfers", "kind", S, "created_us", N)  # admin listing, newest first
 
 
 class ApiKey(Model):
@@ -368,6 +382,7 @@ class ApiKey(Model):
     label = S(null=True)
     created_us = N()
     revoked_us = N(null=True)  # set once when revoked; the item stays so the key stays listed
+    replaced_by = S(null=True)  # rotation: the hash of the key that replaced it
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
 

@@ -12,7 +12,8 @@ from chalice import Blueprint
 
 from chalicelib.api.common import BadRequest, errors_as, json_response, paging, query_params, sort_rows
 from chalicelib.errors import LedgerError
-from chalicelib.ledger import assets, balances, market_data, orders
+from chalicelib.ledger import assets, balances, market_data, orders, privacy
+from chalicelib.ledger.addresses import canonical_address
 
 counterparty = Blueprint(__name__)
 
@@ -49,7 +50,9 @@ def asset_info(asset) -> dict:
 @counterparty.route("/addresses/{address}/balances", methods=["GET"])
 @cp_errors
 def address_balances(address):
-    rows = [balance_row(b) for b in balances.balances_of(address)]
+    address = canonical_address(address)
+    # a private (API-key) account reads as holding nothing, like an unknown address
+    rows = [] if privacy.is_private(address) else [balance_row(b) for b in balances.balances_of(address)]
     return json_response(page(rows, query_params(counterparty.current_request)))
 
 
@@ -65,10 +68,12 @@ def asset_balances(asset):
     params = query_params(counterparty.current_request)
     name = assets.get_asset(asset).name
     if params.get("sort"):
-        rows = [balance_row(b) for b in balances.holders_of(name, limit=10**9)]
+        rows = [balance_row(b) for b in balances.holders_of(name, limit=10**9) if not privacy.is_private(b.address)]
         return json_response(page(rows, params))
     limit, offset = paging(params)
-    return json_response([balance_row(b) for b in balances.holders_of(name, limit, offset)])
+    # private (API-key) accounts are left out of the page
+    return json_response([balance_row(b) for b in balances.holders_of(name, limit, offset)
+                          if not privacy.is_private(b.address)])
 
 
 ORDER_FIELDS = (

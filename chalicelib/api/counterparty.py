@@ -25,6 +25,11 @@ def render_error(error: LedgerError):
 cp_errors = errors_as(render_error)
 
 
+# `sort=` re-orders at most this many rows of a list (in the list's own order, newest or
+# largest first), so a sorted request reads a bounded number of items however long the list.
+MAX_SORTED_ROWS = 5000
+
+
 def page(rows: list[dict], params: dict[str, str]) -> list[dict]:
     limit, offset = paging(params)
     return sort_rows(rows, params.get("sort"))[offset:offset + limit]
@@ -68,7 +73,8 @@ def asset_balances(asset):
     params = query_params(counterparty.current_request)
     name = assets.get_asset(asset).name
     if params.get("sort"):
-        rows = [balance_row(b) for b in balances.holders_of(name, limit=10**9) if not privacy.is_private(b.address)]
+        rows = [balance_row(b) for b in balances.holders_of(name, limit=MAX_SORTED_ROWS)
+                if not privacy.is_private(b.address)]
         return json_response(page(rows, params))
     limit, offset = paging(params)
     # private (API-key) accounts are left out of the page
@@ -114,7 +120,7 @@ def asset_orders(asset):
     name = assets.get_asset(asset).name
     limit, offset = paging(params)
     if params.get("sort"):
-        rows = [order_row(o) for o in orders.orders_of_asset(name, status, 10**6, 0)]
+        rows = [order_row(o) for o in orders.orders_of_asset(name, status, MAX_SORTED_ROWS, 0)]
         return json_response(page(rows, params))
     return json_response([order_row(o) for o in orders.orders_of_asset(name, status, limit, offset)])
 

@@ -9,6 +9,7 @@ import logging
 from chalice import Chalice, Rate
 
 from chalicelib import logs, settings
+from chalicelib.api import dialects
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
 from chalicelib.api.coinbtr_trading import coinbtr_trading
@@ -46,6 +47,7 @@ app.register_blueprint(coinbtr_wallet)
 app.register_blueprint(converter)
 app.register_blueprint(relayer)
 app.register_blueprint(docs)
+dialects.install(app)  # after the last Blueprint: error bodies, 405s and the catch-all per dialect
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")

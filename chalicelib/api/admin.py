@@ -14,7 +14,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib import settings
-from chalicelib.api.common import errors_as, is_number, json_body, json_response, parse, query_params
+from chalicelib.api.common import is_number, json_body, json_response, parse, query_params
 from chalicelib.api.render import asset_row, deposit_row, market_row, pair_row
 from chalicelib.auth import apikeys
 from chalicelib.errors import InvalidInput, LedgerError, NotFound, Unauthorized
@@ -33,7 +33,6 @@ def render_error(error: LedgerError):
     return json_response({"error": body}, error.status)
 
 
-admin_errors = errors_as(render_error)
 
 
 def require_admin() -> None:
@@ -156,7 +155,6 @@ class DepositIn(Strict):
 # -- assets -------------------------------------------------------------------
 
 @admin.route("/admin/assets", methods=["POST"])
-@admin_errors
 def create_asset():
     spec = parse(AssetIn, body())
     data = spec.model_dump()
@@ -167,14 +165,12 @@ def create_asset():
 
 
 @admin.route("/admin/assets", methods=["GET"])
-@admin_errors
 def list_assets():
     require_admin()
     return json_response([asset_row(a) for a in assets.list_assets()])
 
 
 @admin.route("/admin/assets/{name}", methods=["GET"])
-@admin_errors
 def get_asset(name):
     require_admin()
     return json_response(asset_row(assets.get_asset(name)))
@@ -183,7 +179,6 @@ def get_asset(name):
 # -- markets ------------------------------------------------------------------
 
 @admin.route("/admin/markets", methods=["POST"])
-@admin_errors
 def create_market():
     spec = parse(MarketIn, body())
     base = assets.get_asset(spec.base)
@@ -196,14 +191,12 @@ def create_market():
 
 
 @admin.route("/admin/markets", methods=["GET"])
-@admin_errors
 def list_markets():
     require_admin()
     return json_response([market_row(m) for m in markets.list_markets()])
 
 
 @admin.route("/admin/markets/{market_id}", methods=["GET"])
-@admin_errors
 def get_market(market_id):
     require_admin()
     return json_response(market_row(markets.get_market(market_id)))
@@ -212,7 +205,6 @@ def get_market(market_id):
 # -- converter pairs ----------------------------------------------------------
 
 @admin.route("/admin/pairs", methods=["POST"])
-@admin_errors
 def create_pair():
     spec = parse(PairIn, body())
     pair = pairs.create_pair(
@@ -223,7 +215,6 @@ def create_pair():
 
 
 @admin.route("/admin/pairs", methods=["GET"])
-@admin_errors
 def list_pairs():
     require_admin()
     return json_response([pair_row(p) for p in pairs.list_pairs()])
@@ -232,7 +223,6 @@ def list_pairs():
 # -- API keys -----------------------------------------------------------------
 
 @admin.route("/admin/apikeys", methods=["POST"])
-@admin_errors
 def create_api_key():
     spec = parse(ApiKeyIn, body())
     key, record = apikeys.create_key(spec.account, list(spec.scopes), clock().now_us(), spec.label)
@@ -240,7 +230,6 @@ def create_api_key():
 
 
 @admin.route("/admin/apikeys", methods=["GET"])
-@admin_errors
 def list_api_keys():
     require_admin()
     account = query_params(admin.current_request).get("account")
@@ -255,7 +244,6 @@ def list_api_keys():
 # -- observed deposits --------------------------------------------------------
 
 @admin.route("/admin/deposits", methods=["POST"])
-@admin_errors
 def post_deposit():
     spec = parse(DepositIn, body())
     asset = assets.get_asset(spec.coin)
@@ -273,7 +261,6 @@ def post_deposit():
 
 
 @admin.route("/admin/deposits", methods=["GET"])
-@admin_errors
 def list_pending_deposits():
     require_admin()
     status = query_params(admin.current_request).get("status", "new")
@@ -286,7 +273,6 @@ def list_pending_deposits():
 
 
 @admin.route("/admin/deposits/{coin}/{txid}/{vout}", methods=["GET"])
-@admin_errors
 def get_deposit(coin, txid, vout):
     require_admin()
     if not is_number(vout, 10) or int(vout) >= 2**32:

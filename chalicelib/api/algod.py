@@ -17,6 +17,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import settings
 from chalicelib.api.common import is_number, json_response, query_params
+from chalicelib.errors import LedgerError
 from chalicelib.ledger import assets, balances
 from chalicelib.ledger.clock import current as clock
 
@@ -42,6 +43,10 @@ def is_valid_address(address: str) -> bool:
 
 def error(status: int, message: str) -> Response:
     return json_response({"message": message}, status)
+
+
+def render_error(failure: LedgerError) -> Response:
+    return error(failure.status, failure.message)
 
 
 def token_ok(headers) -> bool:

@@ -1,7 +1,8 @@
 """What every CoinBTR route shares: the API-key check and the response envelope.
 
 - `ok(data)`: 200 `{"success": true, "msg": "", "data": data}`.
-- `coinbtr_errors`: a domain error (`chalicelib.errors`) becomes its 4xx status and
+- `render_error` (used for every /api/v1 and /market route by `chalicelib.api.dialects`):
+  a domain error (`chalicelib.errors`) becomes its 4xx status and
   `{"success": false, "msg": {"error": message, "code": code}}`, `code` being the error
   class in snake case (`invalid_input`, `insufficient_funds`, `not_found`,
   `unauthorized`, `forbidden`, ...).
@@ -15,7 +16,7 @@ import re
 
 from chalice import Response
 
-from chalicelib.api.common import errors_as, json_response
+from chalicelib.api.common import json_response
 from chalicelib.auth import apikeys
 from chalicelib.errors import Forbidden, LedgerError, Unauthorized
 from chalicelib.ledger.models import ApiKey
@@ -34,7 +35,6 @@ def render_error(error: LedgerError) -> Response:
                          error.status)
 
 
-coinbtr_errors = errors_as(render_error)
 
 
 def require_key(request, scope: str) -> ApiKey:

@@ -13,7 +13,7 @@ from fractions import Fraction
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.coinbtr_common import coinbtr_errors, ok, require_key
+from chalicelib.api.coinbtr_common import ok, require_key
 from chalicelib.api.common import BadRequest, form_or_json_body, parse, query_params
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.ledger import assets, market_data, markets, orders
@@ -125,26 +125,22 @@ def place(side: str):
 
 
 @coinbtr_trading.route("/api/v1/trading/place/buylimit", methods=["POST"])
-@coinbtr_errors
 def place_buy_limit():
     return place("buy")
 
 
 @coinbtr_trading.route("/api/v1/trading/place/selllimit", methods=["POST"])
-@coinbtr_errors
 def place_sell_limit():
     return place("sell")
 
 
 # The spec's own examples also use these shorter paths.
 @coinbtr_trading.route("/api/v1/trading/buylimit", methods=["POST"])
-@coinbtr_errors
 def place_buy_limit_alias():
     return place("buy")
 
 
 @coinbtr_trading.route("/api/v1/trading/selllimit", methods=["POST"])
-@coinbtr_errors
 def place_sell_limit_alias():
     return place("sell")
 
@@ -159,11 +155,10 @@ def cancel():
 for _path in ("/api/v1/trading/cancel", "/api/v1/trading/cancel/buylimit", "/api/v1/trading/cancel/selllimit",
               "/api/v1/trading/cancelorder"):
     coinbtr_trading.route(_path, methods=["POST"], name=f"cancel_{_path.rsplit('/', 1)[-1]}")(
-        coinbtr_errors(cancel))
+        cancel)
 
 
 @coinbtr_trading.route("/api/v1/trading/listopenorders", methods=["GET", "POST"])
-@coinbtr_errors
 def list_open_orders():
     key = require_key(coinbtr_trading.current_request, "read")
     spec = parse(OpenOrdersIn, request_data())
@@ -183,14 +178,12 @@ def one_order(account: str, order_id: str) -> dict:
 
 
 @coinbtr_trading.route("/api/v1/trading/getopenorder", methods=["GET", "POST"])
-@coinbtr_errors
 def get_open_order():
     key = require_key(coinbtr_trading.current_request, "read")
     return ok(one_order(key.account, parse(IdIn, request_data()).id))
 
 
 @coinbtr_trading.route("/api/v1/trading/listtransactions", methods=["GET", "POST"])
-@coinbtr_errors
 def list_transactions():
     key = require_key(coinbtr_trading.current_request, "read")
     market = parse(FillsIn, request_data()).market
@@ -200,7 +193,6 @@ def list_transactions():
 
 
 @coinbtr_trading.route("/api/v1/trading/gettransaction", methods=["GET", "POST"])
-@coinbtr_errors
 def get_transaction():
     key = require_key(coinbtr_trading.current_request, "read")
     match = market_data.get_match(parse(IdIn, request_data()).id)
@@ -218,13 +210,11 @@ def profile():
 
 
 @coinbtr_trading.route("/api/v1/wallet/user/profile", methods=["GET"])
-@coinbtr_errors
 def user_profile():
     return profile()
 
 
 @coinbtr_trading.route("/api/v1/user/session", methods=["GET"])
-@coinbtr_errors
 def user_session():
     return profile()
 
@@ -266,9 +256,8 @@ def ticker_view(market) -> dict:
 
 def market_routes(path: str, name: str):
     def register(view):
-        wrapped = coinbtr_errors(view)
-        coinbtr_trading.route(f"/market/{path}", methods=["GET"], name=name)(wrapped)
-        coinbtr_trading.route(f"/api/v1/market/{path}", methods=["GET"], name=f"{name}_v1")(wrapped)
+        coinbtr_trading.route(f"/market/{path}", methods=["GET"], name=name)(view)
+        coinbtr_trading.route(f"/api/v1/market/{path}", methods=["GET"], name=f"{name}_v1")(view)
         return view
 
     return register

@@ -10,7 +10,7 @@ from __future__ import annotations
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from chalicelib.api.coinbtr_common import coinbtr_errors, ok, require_key
+from chalicelib.api.coinbtr_common import ok, require_key
 from chalicelib.api.common import form_or_json_body, paging, parse, query_params
 from chalicelib.errors import InvalidInput
 from chalicelib.ledger import addresses, assets, balances, deposits, withdrawals
@@ -95,7 +95,6 @@ def deposit_row(deposit, asset) -> dict:
 # -- deposit address ----------------------------------------------------------------
 
 @coinbtr_wallet.route("/api/v1/wallet/getdepositaddress", methods=["GET", "POST"], content_types=BODY_TYPES)
-@coinbtr_errors
 def get_deposit_address():
     key = require_key(request(), "read")
     if request().method == "POST":
@@ -125,13 +124,11 @@ def _withdraw():
 
 
 @coinbtr_wallet.route("/api/v1/wallet/withdraw", methods=["POST"], content_types=BODY_TYPES)
-@coinbtr_errors
 def withdraw():
     return _withdraw()
 
 
 @coinbtr_wallet.route("/api/v1/wallet/whithdraw", methods=["POST"], content_types=BODY_TYPES)
-@coinbtr_errors
 def whithdraw():
     """The spec's spelling of the same route."""
     return _withdraw()
@@ -140,7 +137,6 @@ def whithdraw():
 # -- reads --------------------------------------------------------------------------
 
 @coinbtr_wallet.route("/api/v1/wallet/listbalances", methods=["GET"])
-@coinbtr_errors
 def list_balances():
     key = require_key(request(), "read")
     held = {b.asset: b for b in balances.balances_of(key.account)}
@@ -154,7 +150,6 @@ def list_balances():
 
 
 @coinbtr_wallet.route("/api/v1/wallet/getbalance", methods=["GET"])
-@coinbtr_errors
 def get_balance():
     key = require_key(request(), "read")
     asset = assets.get_asset(coin_param(query_params(request())))
@@ -163,7 +158,6 @@ def get_balance():
 
 
 @coinbtr_wallet.route("/api/v1/wallet/listwithdraws", methods=["GET"])
-@coinbtr_errors
 def list_withdraws():
     key = require_key(request(), "read")
     limit, offset = paging(query_params(request()))
@@ -173,7 +167,6 @@ def list_withdraws():
 
 
 @coinbtr_wallet.route("/api/v1/wallet/listdeposits", methods=["GET"])
-@coinbtr_errors
 def list_deposits():
     key = require_key(request(), "read")
     limit, offset = paging(query_params(request()))

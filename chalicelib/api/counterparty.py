@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.common import BadRequest, errors_as, json_response, paging, query_params, sort_rows
+from chalicelib.api.common import BadRequest, json_response, paging, query_params, sort_rows
 from chalicelib.errors import LedgerError
 from chalicelib.ledger import assets, balances, market_data, orders
 
@@ -21,7 +21,6 @@ def render_error(error: LedgerError):
     return json_response({"error": error.message}, error.status)
 
 
-cp_errors = errors_as(render_error)
 
 
 def page(rows: list[dict], params: dict[str, str]) -> list[dict]:
@@ -47,20 +46,17 @@ def asset_info(asset) -> dict:
 
 
 @counterparty.route("/addresses/{address}/balances", methods=["GET"])
-@cp_errors
 def address_balances(address):
     rows = [balance_row(b) for b in balances.balances_of(address)]
     return json_response(page(rows, query_params(counterparty.current_request)))
 
 
 @counterparty.route("/assets/{asset}", methods=["GET"])
-@cp_errors
 def asset_information(asset):
     return json_response([asset_info(assets.get_asset(asset))])
 
 
 @counterparty.route("/assets/{asset}/balances", methods=["GET"])
-@cp_errors
 def asset_balances(asset):
     params = query_params(counterparty.current_request)
     name = assets.get_asset(asset).name
@@ -102,7 +98,6 @@ def status_filter(params: dict[str, str], default: str, allowed: tuple[str, ...]
 
 
 @counterparty.route("/assets/{asset}/orders", methods=["GET"])
-@cp_errors
 def asset_orders(asset):
     params = query_params(counterparty.current_request)
     status = status_filter(params, "open", orders.STATUSES)
@@ -115,13 +110,11 @@ def asset_orders(asset):
 
 
 @counterparty.route("/orders/{tx_hash}", methods=["GET"])
-@cp_errors
 def order_information(tx_hash):
     return json_response([order_row(orders.get_order(tx_hash))])
 
 
 @counterparty.route("/orders/{tx_hash}/matches", methods=["GET"])
-@cp_errors
 def order_matches(tx_hash):
     params = query_params(counterparty.current_request)
     status = status_filter(params, "pending", MATCH_STATUSES)

@@ -412,6 +412,8 @@ def build(routes: dict) -> dict:
     paths: dict[str, dict] = {}
     for path in sorted(routes):
         for method in sorted(routes[path]):
+            if getattr(routes[path][method].view_function, "framework_route", False):
+                continue  # the catch-all and the 405s of chalicelib.api.dialects
             paths.setdefault(path, {})[method.lower()] = operation(routes[path][method], path, components)
     return {
         "openapi": "3.1.0",

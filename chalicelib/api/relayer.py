@@ -21,7 +21,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 
 from chalicelib import settings
-from chalicelib.api.common import BadRequest, errors_as, json_body, json_response, query_params
+from chalicelib.api.common import BadRequest, json_body, json_response, query_params
 from chalicelib.auth import ethereum, nonces, sessions
 from chalicelib.errors import (
     Conflict,
@@ -99,7 +99,6 @@ def render_error(error: LedgerError):
     return json_response({"error": {"code": error.status, "reason": error.message}}, error.status)
 
 
-relayer_errors = errors_as(render_error)
 
 
 # -- input --------------------------------------------------------------------------------------
@@ -387,7 +386,6 @@ def paged(rows: list, page: int, per_page: int) -> list:
 # -- sessions -----------------------------------------------------------------------------------
 
 @relayer.route("/v0/auth/nonce", methods=["GET"])
-@relayer_errors
 def auth_nonce():
     address = address_param(query_params(relayer.current_request), "address")
     if address is None:
@@ -398,7 +396,6 @@ def auth_nonce():
 
 
 @relayer.route("/v0/auth", methods=["POST"])
-@relayer_errors
 def auth():
     request = parse(AuthIn, body())
     try:
@@ -454,7 +451,6 @@ def token_order(order: OrderIn, now: int) -> tokens.TokenOrder:
 
 
 @relayer.route("/v0/order", methods=["POST"])
-@relayer_errors
 def post_order():
     now = clock()
     placed = tokens.place_token_order(token_order(parse(OrderIn, body()), int(now.now())), now)
@@ -462,7 +458,6 @@ def post_order():
 
 
 @relayer.route("/v0/orders/{order_hash}", methods=["DELETE"])
-@relayer_errors
 def cancel_order(order_hash):
     address = authenticated()
     order = orders.cancel_order(order_hash_param(order_hash), address, clock())
@@ -498,13 +493,11 @@ def my_orders(open_only: bool) -> list[dict]:
 
 
 @relayer.route("/v0/openOrders", methods=["GET"])
-@relayer_errors
 def open_orders():
     return json_response([{**row, "txId": "", "txAmount": ""} for row in my_orders(open_only=True)])
 
 
 @relayer.route("/v0/orderHistory", methods=["GET"])
-@relayer_errors
 def order_history():
     return json_response(my_orders(open_only=False))
 
@@ -512,7 +505,6 @@ def order_history():
 # -- markets and books --------------------------------------------------------------------------
 
 @relayer.route("/v0/markets", methods=["GET"])
-@relayer_errors
 def markets():
     rows = []
     for tm, stats in tokens.token_markets_with_stats(clock()):
@@ -536,7 +528,6 @@ def markets():
 
 
 @relayer.route("/v0/orderbook", methods=["GET"])
-@relayer_errors
 def orderbook():
     params = query_params(relayer.current_request)
     page, per_page = page_params(params)
@@ -579,7 +570,6 @@ def _sra_book_sorted(found: list[Order]) -> list[Order]:
 # -- Standard Relayer API v0 --------------------------------------------------------------------
 
 @relayer.route("/v0/token_pairs", methods=["GET"])
-@relayer_errors
 def token_pairs():
     params = query_params(relayer.current_request)
     page, per_page = page_params(params)
@@ -598,7 +588,6 @@ def token_pairs():
 
 
 @relayer.route("/v0/orders", methods=["GET"])
-@relayer_errors
 def sra_orders():
     params = query_params(relayer.current_request)
     page, per_page = page_params(params)
@@ -638,7 +627,6 @@ def sra_orders():
 
 
 @relayer.route("/v0/order/{order_hash}", methods=["GET"])
-@relayer_errors
 def sra_order_by_hash(order_hash):
     order = orders.get_order(order_hash_param(order_hash))
     if order.signed_order is None:
@@ -647,7 +635,6 @@ def sra_order_by_hash(order_hash):
 
 
 @relayer.route("/v0/fees", methods=["POST"])
-@relayer_errors
 def fees():
     request = parse(FeesIn, body())
     tokens.market_of_tokens(request.makerTokenAddress, request.takerTokenAddress)

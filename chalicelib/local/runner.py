@@ -40,7 +40,7 @@ from chalice.config import Config
 from chalice.deploy.validate import validate_routes
 from chalice.local import ChaliceRequestHandler, LambdaContext, create_local_server
 
-from chalicelib.local import jsonlog
+from chalicelib.local import jsonlog, routing
 from chalicelib.local.dynamodb_local import LocalDatabase
 from chalicelib.local.jsonlog import fields
 from chalicelib.local.stream_poller import StreamPoller
@@ -262,6 +262,7 @@ class Runner:
 
     def _start_http(self, app_obj: Any, config: Any) -> None:
         validate_routes(app_obj.routes)  # as `chalice local` does: only routes that would deploy
+        routing.install()  # the catch-all /{proxy+} answers unknown paths, as in API Gateway
         # create_local_server makes `current_request` thread-local and binds a ThreadingMixIn
         # server, so concurrent requests are served concurrently.
         server = create_local_server(app_obj, config, self.settings.host, self.settings.port)

@@ -23,7 +23,7 @@ from chalicelib.ledger.clock import current as clock
 
 admin = Blueprint(__name__)
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._]{0,31}$")  # assets.NAME_ALPHABET, any case
 
 
 def render_error(error: LedgerError):
@@ -85,7 +85,7 @@ class AssetIn(Strict):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError("1-32 letters, digits, '.', '_' or '-'")
+            raise ValueError("1-32 letters, digits, '.' or '_' (no '-': it separates market ids)")
         return value.upper()
 
     @field_validator("token_address")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
@@ -38,6 +39,10 @@ class AssetSpec:
     deposit_account: str | None = None
 
 
+# Asset names: upper-case letters, digits, '.' and '_' (never '-', the market id separator).
+NAME_ALPHABET = re.compile(r"[A-Z0-9][A-Z0-9._]{0,31}")
+
+
 def normalize_name(name: str) -> str:
     return name.strip().upper()
 
@@ -49,6 +54,9 @@ def create_asset(spec: AssetSpec, clock: Clock) -> Asset:
     table, written in the same transaction, so two concurrent creations cannot share one.
     """
     name = normalize_name(spec.name)
+    if not NAME_ALPHABET.fullmatch(name):
+        raise InvalidInput("an asset name is 1-32 letters, digits, '.' or '_' (no '-': it separates market ids)",
+                           field="name")
     fields = {k: v for k, v in vars(spec).items() if k != "name"}
     if spec.supply and not spec.issuer:
         raise InvalidInput("an asset with a supply needs an issuer to hold it", field="issuer")

@@ -1,4 +1,11 @@
-"""Markets: a base asset priced in a quote asset (price = quote per base)."""
+"""Markets: a base asset priced in a quote asset (price = quote per base).
+
+Ids are unambiguous: asset names never contain the separator `-` (`assets.NAME_ALPHABET`),
+and at most one market trades a pair of assets (never both `A-B` and `B-A`). A guard item
+per pair (in the counters table, written in the market's own transaction, so two creations
+racing cannot both win) names that market: orders that name only their two assets
+(Counterparty style) find their market through it, never by trying reversed ids.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
 from chalicelib.ledger import cache, counters, db, store
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Market
+from chalicelib.ledger.models import Counter, Market
 
 
 def market_id(base: str, quote: str) -> str:
@@ -25,13 +32,46 @@ def create_market(id: str, base: str, quote: str, fee: Fraction, clock: Clock, m
         raise InvalidInput(f"market id must be BASE-QUOTE, here {expected}", field="id")
     if fee >= 1:
         raise InvalidInput("fee must be a rate below 1 (e.g. 0.001)", field="fee")
+    reverse = market_id(quote_asset.name, base_asset.name)
+    if find_market(expected) is not None:  # checked before a market number is drawn
+        raise AlreadyExists(f"market {expected} already exists")
+    if find_market(reverse) is not None:
+        raise AlreadyExists(f"market {reverse} already trades {base_asset.name} against {quote_asset.name}")
     market = Market(
         expected, base=base_asset.name, quote=quote_asset.name, fee=_rate_text(fee), min_amount=min_amount,
         name=name, url=url, number=counters.next_id("market"), created_us=clock.now_us(),
     )
-    if not store.write_if(lambda: market.save(condition=Market.id.does_not_exist())):
-        raise AlreadyExists(f"market {expected} already exists")
+    tx = store.Tx()
+    tx.put(market, condition=Market.id.does_not_exist(), on_fail=AlreadyExists(f"market {expected} already exists"))
+    tx.put(Counter(pair_key(base_asset.name, quote_asset.name), value=0, market=expected),
+           condition=Counter.name.does_not_exist(),
+           on_fail=AlreadyExists(f"a market already trades {base_asset.name} against {quote_asset.name}"))
+    try:
+        store.run(lambda: tx.commit(f"market:{expected}", "market", expected, clock.now_us(), clock.block_index()),
+                  what=f"create market {expected}")
+    except store.AlreadyApplied as error:
+        raise AlreadyExists(f"market {expected} already exists") from error
     return market
+
+
+def pair_key(asset_a: str, asset_b: str) -> str:
+    """The guard item of a pair of assets, the same in either order."""
+    first, second = sorted((normalize_name(asset_a), normalize_name(asset_b)))
+    return f"market_pair#{first}#{second}"
+
+
+def market_of_pair(asset_a: str, asset_b: str) -> Market | None:
+    """The one market trading these two assets (either may be its base), or None."""
+    key = pair_key(asset_a, asset_b)
+
+    def load() -> str | None:
+        try:
+            return Counter.get(key).market
+        except Counter.DoesNotExist:
+            return None
+
+    found = cache.cached("market_pair", key, PAIR_TTL, load)  # a pair's market never changes
+    return find_market(found) if found else None
 
 
 def _rate_text(rate: Fraction) -> str:
@@ -41,6 +81,7 @@ def _rate_text(rate: Fraction) -> str:
 
 
 MARKET_TTL = 2.0  # seconds; settlement reads the market itself (consistently), never from here
+PAIR_TTL = 300.0
 
 
 def get_market(id: str, consistent: bool = False) -> Market:

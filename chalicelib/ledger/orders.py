@@ -20,7 +20,7 @@ from chalicelib.ledger import db, store
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.markets import find_market, market_id
+from chalicelib.ledger.markets import find_market, market_of_pair
 from chalicelib.ledger.matching import book_sort_key, is_dust
 from chalicelib.ledger.models import Market, Order
 
@@ -46,17 +46,25 @@ class OrderRequest:
     signed_order: dict[str, Any] | None = None
     fee_required: int = 0
     fee_provided: int = 0
+    cap: str = "give"  # "give" | "get" (INTERFACES.md): which side the matcher never exceeds
+    market: str | None = None  # the market the dialect's request names (CoinBTR, 0x); else the pair's
+    client_order_id: str | None = None  # then tx_hash = client_order_hash(source, client_order_id)
 
 
-def market_for(give_asset: str, get_asset: str) -> tuple[Market, str]:
-    """The market trading these two assets and the order's side of it."""
-    sell = find_market(market_id(give_asset, get_asset))
-    if sell is not None:
-        return sell, "sell"
-    buy = find_market(market_id(get_asset, give_asset))
-    if buy is not None:
-        return buy, "buy"
-    raise InvalidInput(f"no market trades {give_asset} against {get_asset}", field="get_asset")
+def client_order_hash(source: str, client_order_id: str) -> str:
+    """The order id of a client order id: the same (account, id) is the same order, so a retry
+    or a racing duplicate meets the placement's own attribute_not_exists guard."""
+    return hashlib.sha256(f"client-order:{source}:{client_order_id}".encode()).hexdigest()
+
+
+def market_for(give_asset: str, get_asset: str, market: str | None = None) -> tuple[Market, str]:
+    """The market (the one named, else the one trading this pair) and the order's side of it."""
+    found = find_market(market) if market else market_of_pair(give_asset, get_asset)
+    if found is None or {found.base, found.quote} != {normalize_name(give_asset), normalize_name(get_asset)}:
+        where = f"market {market}" if market else "no market"
+        raise InvalidInput(f"{where} does not trade {give_asset} against {get_asset}",
+                           field="market" if market else "get_asset")
+    return found, "sell" if found.base == normalize_name(give_asset) else "buy"
 
 
 _last_index = 0
@@ -100,7 +108,7 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         raise InvalidInput(f"expiration must be 1..{MAX_EXPIRATION} blocks", field="expiration")
     if is_dust(request.give_quantity, request.give_quantity, request.get_quantity):
         raise InvalidInput("the order is too small to receive one base unit at its price", field="give_quantity")
-    market, side = market_for(give.name, get.name)
+    market, side = market_for(give.name, get.name, request.market)
     if not market.enabled:
         raise InvalidInput(f"market {market.id} is disabled", field="market")
     base_quantity = request.give_quantity if side == "sell" else request.get_quantity
@@ -109,6 +117,8 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
     if give.settlement == "external" and get.settlement == "external":
         raise InvalidInput("at least one side must be an asset the ledger holds", field="give_asset")
 
+    if request.client_order_id is not None:
+        request.tx_hash = client_order_hash(request.source, request.client_order_id)
     tx_hash = (request.tx_hash or new_tx_hash()).lower().removeprefix("0x")
     now = clock.now()
     block = clock.block_index()
@@ -139,8 +149,9 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
     tx.put(order, condition=Order.tx_hash.does_not_exist(), on_fail=store.AlreadyApplied)
     if give.settlement == "ledger":  # an externally settled asset (BTC) is paid later, not escrowed
         tx.move(request.source, give.name, available=-request.give_quantity, locked=request.give_quantity)
-    try:
-        tx.commit(f"place:{tx_hash}", "place", tx_hash, clock.now_us(), block)
+    try:  # contention (a racing duplicate) retries the same transaction; a committed one is AlreadyApplied
+        store.run(lambda: tx.commit(f"place:{tx_hash}", "place", tx_hash, clock.now_us(), block),
+                  what=f"place order {tx_hash}")
     except store.AlreadyApplied:
         existing = get_order(tx_hash, market.id)
         if (existing.source, existing.give_asset, existing.give_quantity, existing.get_asset,

@@ -134,7 +134,7 @@ def place_token_order(order: TokenOrder, clock: Clock) -> PlacedOrder:
         get_asset=get.name, get_quantity=order.taker_amount,
         expires_at=order.expires_at,
         tx_hash=order.order_hash, taker=order.taker.lower() if order.taker else None, dialect="0x",
-        signed_order=dict(order.signed_order),
+        signed_order=dict(order.signed_order), market=market.id,
     )
     placed, created = orders.place_order(request, clock)
     return PlacedOrder(placed, created, TokenMarket(market, base, quote))

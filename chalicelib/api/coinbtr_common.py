@@ -16,10 +16,21 @@ import re
 
 from chalice import Response
 
-from chalicelib.api.common import json_response
+from chalicelib.api.common import form_or_json_body, json_response, query_params
 from chalicelib.auth import apikeys
 from chalicelib.errors import Forbidden, LedgerError, Unauthorized
 from chalicelib.ledger.models import ApiKey
+
+BODY_TYPES = ["application/json", "application/x-www-form-urlencoded"]  # every CoinBTR route takes both
+
+
+def request_data(request) -> dict:
+    """The query parameters, overlaid by the body (JSON or form) when there is one, whatever the
+    method: the spec's own examples send GETs with a JSON body, its wallet clients send forms."""
+    data: dict = query_params(request)
+    if request.raw_body:
+        data.update(form_or_json_body(request))
+    return data
 
 
 def ok(data) -> Response:

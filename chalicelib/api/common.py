@@ -105,7 +105,9 @@ def int_param(params: dict[str, str], name: str, default: int, minimum: int = 0,
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()):
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:  # a JSON body's number
+        raw = str(raw)
+    if not (isinstance(raw, str) and raw.isascii() and raw.isdigit()):
         raise BadRequest(f"{name} must be a non-negative integer", field=name)
     if len(raw) > 18:
         raise BadRequest(f"{name} must be between {minimum} and {maximum}", field=name)

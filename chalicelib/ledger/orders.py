@@ -245,6 +245,3 @@ def orders_of_asset(asset: str, status: str | None, limit: int, offset: int) -> 
     found.sort(key=lambda o: (o.tx_index, o.tx_hash), reverse=True)
     return found[offset:offset + limit]
 
-
-def orders_of_source(source: str, limit: int = 100, newest_first: bool = True) -> list[Order]:
-    return list(Order.by_source.query(source, scan_index_forward=not newest_first, limit=limit))

@@ -24,7 +24,7 @@ from chalicelib.ledger.clock import current as clock
 algod = Blueprint(__name__)
 
 _ADDRESS = re.compile(r"^[A-Z2-7]{58}$")
-MAX_UINT64 = 2**64 - 1
+MAX_UINT64 = assets.MAX_UINT64
 
 
 def is_valid_address(address: str) -> bool:
@@ -112,6 +112,9 @@ def account_asset_information(address, asset_id):
     if response_format == "msgpack":
         import msgpack
 
-        return Response(body=msgpack.packb(body), status_code=200,
-                        headers={"Content-Type": "application/msgpack"})
+        try:
+            packed = msgpack.packb(body)
+        except OverflowError:  # a holding grown past uint64 by deposits: JSON still shows it exactly
+            return error(400, "the holding exceeds uint64 and has no MessagePack form: ask with format=json")
+        return Response(body=packed, status_code=200, headers={"Content-Type": "application/msgpack"})
     return json_response(body)

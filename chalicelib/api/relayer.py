@@ -478,6 +478,8 @@ def my_orders(open_only: bool) -> list[dict]:
     wanted = page * per_page
     rows: list[Order] = []
     for order in found:
+        if order.signed_order is None:  # 0x routes show signed 0x orders only
+            continue
         if market_id and order.market != market_id:
             continue
         if token_asset and token_asset not in (order.give_asset, order.get_asset):
@@ -540,8 +542,8 @@ def orderbook():
             raise invalid(field, REQUIRED, "Required field")
         tm = tokens.market_of_tokens(sra_base, sra_quote, "baseTokenAddress")
         bid_side, ask_side = ("buy", "sell") if tm.base.token_address == sra_base else ("sell", "buy")
-        bids = [o for o in tokens.book_depth(tm.market.id, bid_side, depth) if o.signed_order is not None]
-        asks = [o for o in tokens.book_depth(tm.market.id, ask_side, depth) if o.signed_order is not None]
+        bids = tokens.book_depth(tm.market.id, bid_side, depth, signed_only=True)
+        asks = tokens.book_depth(tm.market.id, ask_side, depth, signed_only=True)
         return json_response({
             "bids": [sra_order(o) for o in paged(_sra_book_sorted(bids), page, per_page)],
             "asks": [sra_order(o) for o in paged(_sra_book_sorted(asks), page, per_page)],
@@ -550,8 +552,8 @@ def orderbook():
     if not pair:
         raise invalid("pair", REQUIRED, "Required field (a market id such as ZRX-WETH, or a token address)")
     tm = tokens.resolve_pair(pair)
-    bids = book_sorted(tokens.book_depth(tm.market.id, "buy", depth), descending=True)
-    asks = book_sorted(tokens.book_depth(tm.market.id, "sell", depth), descending=False)
+    bids = book_sorted(tokens.book_depth(tm.market.id, "buy", depth, signed_only=True), descending=True)
+    asks = book_sorted(tokens.book_depth(tm.market.id, "sell", depth, signed_only=True), descending=False)
     return json_response({"bids": [udex_order(o, tm) for o in paged(bids, page, per_page)],
                           "asks": [udex_order(o, tm) for o in paged(asks, page, per_page)]})
 

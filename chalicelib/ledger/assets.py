@@ -41,6 +41,7 @@ class AssetSpec:
 
 # Asset names: upper-case letters, digits, '.' and '_' (never '-', the market id separator).
 NAME_ALPHABET = re.compile(r"[A-Z0-9][A-Z0-9._]{0,31}")
+MAX_UINT64 = 2**64 - 1
 
 
 def normalize_name(name: str) -> str:
@@ -60,6 +61,9 @@ def create_asset(spec: AssetSpec, clock: Clock) -> Asset:
     fields = {k: v for k, v in vars(spec).items() if k != "name"}
     if spec.supply and not spec.issuer:
         raise InvalidInput("an asset with a supply needs an issuer to hold it", field="issuer")
+    if spec.asset_id is not None and spec.supply > MAX_UINT64:  # algod's amounts and totals are uint64
+        raise InvalidInput(f"an asset with an asset_id (an algod asset) has a supply of at most {MAX_UINT64}",
+                           field="supply")
     asset = Asset(name, created_us=clock.now_us(), **fields)
     if asset.owner is None:
         asset.owner = asset.issuer

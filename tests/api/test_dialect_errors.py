@@ -11,31 +11,13 @@ import pytest
 
 import app
 from chalicelib.api import dialects
-from tests.support import ADMIN, table_snapshot
-
-CHALICE_KEYS = {"Code", "Message"}
-
-
-def shape_of(dialect: str, body) -> bool:
-    """Is `body` an error in `dialect`'s documented shape?"""
-    if dialect == "coinbtr":
-        return body.get("success") is False and set(body["msg"]) == {"error", "code"}
-    if dialect == "converter":
-        return body.get("error") is True and isinstance(body.get("message"), str)
-    if dialect == "relayer":
-        return isinstance(body["error"]["code"], int) and isinstance(body["error"]["reason"], str)
-    if dialect == "algod":
-        return set(body) == {"message"} and "Missing Authentication Token" not in body["message"]
-    if dialect == "admin":
-        return isinstance(body["error"]["code"], str) and isinstance(body["error"]["message"], str)
-    return set(body) == {"error"} and isinstance(body["error"], str)  # counterparty
+from tests.support import ADMIN, is_dialect_error, table_snapshot
 
 
 def refused(response, dialect: str, status: int):
     assert response.status_code == status, (response.status_code, response.body)
     body = json.loads(response.body)
-    assert not (isinstance(body, dict) and set(body) == CHALICE_KEYS), body
-    assert shape_of(dialect, body), (dialect, body)
+    assert is_dialect_error(dialect, body), (dialect, body)
     return body
 
 

@@ -35,7 +35,7 @@ api: $(STAMP)
 	$(PY) -m pytest tests/api -q
 
 api-ddblocal: install
-	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api -q
+	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api tests/contract -q
 
 integration: install
 	$(PY) -m pytest tests/integration -q
@@ -43,7 +43,7 @@ integration: install
 test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest tests -q -p no:cacheprovider
-	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api -q -p no:cacheprovider
+	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api tests/contract -q -p no:cacheprovider
 	$(MAKE) lint-infra
 
 # One CloudFormation (SAM) template for the stage in build/: Chalice's API, matcher and

@@ -54,6 +54,9 @@ SETTINGS = (
     Setting("LAMBDEX_ORDERS_STREAM_ARN",
             "arn:aws:dynamodb:us-east-1:000000000000:table/lambdex-local-orders/stream/local",
             "stream of the orders table (set by the deployment; the local runner polls it itself)"),
+    Setting("LAMBDEX_WS_ENDPOINT", "",
+            "Management API endpoint of the WebSocket API, https://{api-id}.execute-api.{region}.amazonaws.com/{stage} "
+            "(set by the deployment; the local runner serves its own)"),
     Setting("LAMBDEX_ADDRESS_SEED", "local-address-seed-change-me",
             "secret seed of deposit address and memo derivation (HMAC-SHA256 key)"),
     Setting("LAMBDEX_DEPOSIT_ACCOUNT", "lambdex",
@@ -61,6 +64,8 @@ SETTINGS = (
     Setting("LAMBDEX_CONVERTER_ACCOUNT", "lambdex-converter",
             "ledger account (treasury) that receives converter deposits and pays conversions"),
     Setting("LAMBDEX_CHAIN_ADAPTER", "local", "chain adapter sending withdrawals and conversions: local"),
+    Setting("LAMBDEX_APIKEY_CACHE_SECONDS", "5",
+            "seconds a CoinBTR API key check is cached per container (a revocation elsewhere is honoured within it)"),
     Setting("LAMBDEX_SECRET_TTL", "300",
             "seconds a secret fetched from SSM / Secrets Manager is kept before it is fetched again"),
 )
@@ -88,6 +93,10 @@ def table_prefix() -> str:
 
 def dynamodb_endpoint() -> str | None:
     return get("LAMBDEX_DYNAMODB_ENDPOINT") or None
+
+
+def apikey_cache_seconds() -> float:
+    return max(0.0, float(get("LAMBDEX_APIKEY_CACHE_SECONDS")))
 
 
 def region() -> str:

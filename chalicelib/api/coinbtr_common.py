@@ -19,7 +19,7 @@ from chalice import Response
 from chalicelib.api.common import form_or_json_body, json_response, query_params
 from chalicelib.auth import apikeys
 from chalicelib.errors import Forbidden, LedgerError, Unauthorized
-from chalicelib.ledger.models import ApiKey
+from chalicelib.ledger.stores.api_keys import ApiKey
 
 BODY_TYPES = ["application/json", "application/x-www-form-urlencoded"]  # every CoinBTR route takes both
 

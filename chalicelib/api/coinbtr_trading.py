@@ -234,7 +234,7 @@ def user_session():
 
 def market_param():
     market_id = data().get("market")
-    if not isinstance(market_id, str) or not market_id.strip():
+    if not isinstance(market_id, str) or not market_id:
         raise BadRequest("give ?market=BASE-QUOTE", field="market")
     return markets.get_market(market_id)
 

@@ -1,12 +1,20 @@
-"""API keys for the CoinBTR dialect: random, shown once, stored as a SHA-256 hash."""
+"""API keys for the CoinBTR dialect: random, shown once, stored as a SHA-256 hash.
+
+A key check is cached per container for `LAMBDEX_APIKEY_CACHE_SECONDS` (default 5 s),
+an unknown key too (a made-up key costs one read per second, not one per request). A
+key revoked in this container stops working at once; revoked elsewhere (another Lambda
+container), it stops working here within that time.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 
-from chalicelib.errors import InvalidInput
-from chalicelib.ledger.models import ApiKey
+from chalicelib import settings
+from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.ledger import cache, stores
+from chalicelib.ledger.stores.api_keys import ApiKey
 
 SCOPES = ("read", "trade", "withdraw")
 
@@ -20,17 +28,32 @@ def create_key(account: str, scopes: list[str], now_us: int, label: str | None =
     if unknown or not scopes:
         raise InvalidInput(f"scopes must be a non-empty subset of {list(SCOPES)}", field="scopes")
     key = "lx_" + secrets.token_urlsafe(32)
-    record = ApiKey(key_hash(key), account=account, scopes=sorted(set(scopes)), label=label, created_us=now_us)
-    record.save(condition=ApiKey.key_hash.does_not_exist())
+    record = ApiKey(key_hash(key), account=account, scopes=tuple(sorted(set(scopes))), created_us=now_us,
+                    label=label)
+    if not stores.api_keys().create(record):  # 256 random bits: a collision means a broken RNG
+        raise RuntimeError("a fresh API key collided with a stored one")
+    cache.forget("apikey", record.key_hash)
     return key, record
 
 
 def authenticate(key: str) -> ApiKey | None:
-    try:
-        return ApiKey.get(key_hash(key))
-    except ApiKey.DoesNotExist:
-        return None
+    """The key's record, or None when it is unknown or revoked."""
+    hashed = key_hash(key)
+    ttl = settings.apikey_cache_seconds()
+    record = cache.cached("apikey", hashed, ttl, lambda: stores.api_keys().get(hashed), negative_ttl=ttl)
+    return None if record is None or record.revoked else record
+
+
+def revoke_key(hashed: str, now_us: int, account: str | None = None) -> ApiKey:
+    """Revoke a key by its SHA-256 hex hash (idempotent: a revoked key stays revoked from
+    its first revocation). With `account`, the key must be that account's."""
+    record = stores.api_keys().get(hashed.lower())
+    if record is None or (account is not None and record.account != account):
+        raise NotFound("no such API key")
+    revoked = stores.api_keys().revoke(record.key_hash, now_us)
+    cache.forget("apikey", record.key_hash)
+    return revoked
 
 
 def keys_of(account: str) -> list[ApiKey]:
-    return list(ApiKey.by_account.query(account))
+    return stores.api_keys().of_account(account)

@@ -17,7 +17,9 @@ from chalicelib import settings
 from chalicelib.errors import Conflict, InvalidInput
 from chalicelib.ledger import derivation, store
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Asset, CoinPair, DepositAddress
+from chalicelib.ledger.models import DepositAddress
+from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.pairs import CoinPair
 
 log = logging.getLogger("lambdex.addresses")
 

@@ -1,4 +1,9 @@
-"""Assets: create (with the issuance credited to the issuer), read, list."""
+"""Assets: create (with the issuance credited to the issuer), read, list.
+
+Reads are cached per process (`ASSET_TTL`; a miss for `cache.NEGATIVE_TTL`): an asset's
+fields never change after creation, and a creation in this process drops the misses it
+would contradict.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import re
 from dataclasses import dataclass
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
-from chalicelib.ledger import cache, db, store
+from chalicelib.ledger import cache, store, stores
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Asset, Counter
+from chalicelib.ledger.stores.assets import Asset
 
 
 @dataclass
@@ -49,38 +54,34 @@ def normalize_name(name: str) -> str:
 
 
 def create_asset(spec: AssetSpec, clock: Clock) -> Asset:
-    """Create the asset; its `supply` is credited to the issuer in the same transaction.
-
-    Unique `asset_id` and `token_address` are claimed with guard items in the counters
-    table, written in the same transaction, so two concurrent creations cannot share one.
-    """
+    """Create the asset; its `supply` is credited to the issuer in the same transaction
+    (the store claims its unique `asset_id` and `token_address` in it too)."""
     name = normalize_name(spec.name)
     if not NAME_ALPHABET.fullmatch(name):
         raise InvalidInput("an asset name is 1-32 letters, digits, '.' or '_' (no '-': it separates market ids)",
                            field="name")
-    fields = {k: v for k, v in vars(spec).items() if k != "name"}
     if spec.supply and not spec.issuer:
         raise InvalidInput("an asset with a supply needs an issuer to hold it", field="issuer")
     if spec.asset_id is not None and spec.supply > MAX_UINT64:  # algod's amounts and totals are uint64
         raise InvalidInput(f"an asset with an asset_id (an algod asset) has a supply of at most {MAX_UINT64}",
                            field="supply")
+    fields = {k: v for k, v in vars(spec).items() if k != "name"}
+    fields["owner"] = spec.owner if spec.owner is not None else spec.issuer
     asset = Asset(name, created_us=clock.now_us(), **fields)
-    if asset.owner is None:
-        asset.owner = asset.issuer
-    tx = store.Tx()
-    tx.put(asset, condition=Asset.name.does_not_exist(), on_fail=AlreadyExists(f"asset {name} already exists"))
-    if spec.asset_id is not None:
-        tx.put(Counter(f"asset_id#{spec.asset_id}", value=0), condition=Counter.name.does_not_exist(),
-               on_fail=AlreadyExists(f"asset_id {spec.asset_id} is taken"))
-    if spec.token_address:
-        tx.put(Counter(f"token#{spec.token_address}", value=0), condition=Counter.name.does_not_exist(),
-               on_fail=AlreadyExists(f"token_address {spec.token_address} is taken"))
+    tx = stores.new_tx()
+    stores.assets().stage_create(tx, asset)
     if spec.supply:
         tx.move(spec.issuer, name, available=spec.supply)
     try:
         tx.commit(f"issue:{name}", "issue", name, clock.now_us(), clock.block_index())
     except store.AlreadyApplied as error:
         raise AlreadyExists(f"asset {name} already exists") from error
+    finally:  # a cached "no such asset" must not outlive the creation (nor a failed one's race)
+        cache.forget("asset", name)
+        if asset.asset_id is not None:
+            cache.forget("asset_id", str(asset.asset_id))
+        if asset.token_address:
+            cache.forget("token", asset.token_address.lower())
     return asset
 
 
@@ -95,25 +96,18 @@ def get_asset(name: str) -> Asset:
 
 
 def find_asset(name: str) -> Asset | None:
-    if not db.is_key(normalize_name(name)):
-        return None
-
-    def load() -> Asset | None:
-        try:
-            return Asset.get(normalize_name(name))
-        except Asset.DoesNotExist:
-            return None
-
-    return cache.cached("asset", normalize_name(name), ASSET_TTL, load)
+    key = normalize_name(name)
+    return cache.cached("asset", key, ASSET_TTL, lambda: stores.assets().get(key))
 
 
 def asset_by_id(asset_id: int) -> Asset | None:
-    return next(iter(Asset.by_asset_id.query(asset_id, limit=1)), None)
+    return cache.cached("asset_id", str(asset_id), ASSET_TTL, lambda: stores.assets().by_asset_id(asset_id))
 
 
 def asset_by_token(token_address: str) -> Asset | None:
-    return next(iter(Asset.by_token_address.query(token_address.lower(), limit=1)), None)
+    key = token_address.lower()
+    return cache.cached("token", key, ASSET_TTL, lambda: stores.assets().by_token(key))
 
 
 def list_assets() -> list[Asset]:
-    return list(Asset.all_assets.query("asset"))
+    return stores.assets().list()

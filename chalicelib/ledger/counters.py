@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.ledger.models import Counter
+from chalicelib.ledger import stores
 
 
 def next_id(name: str) -> int:
@@ -10,6 +10,4 @@ def next_id(name: str) -> int:
 
     A number allocated by a request that then fails is skipped, never reused.
     """
-    counter = Counter(name)
-    counter.update(actions=[Counter.value.add(1)])
-    return int(counter.value)
+    return stores.counters().next_id(name)

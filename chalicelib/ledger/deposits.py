@@ -16,7 +16,8 @@ from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ledger import counters, store
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
-from chalicelib.ledger.models import Asset, Deposit, DepositAddress
+from chalicelib.ledger.models import Deposit, DepositAddress
+from chalicelib.ledger.stores.assets import Asset
 
 log = logging.getLogger("lambdex.deposits")
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Market, Order, OrderMatch
+from chalicelib.ledger.models import Order, OrderMatch
+from chalicelib.ledger.stores.markets import Market
 
 DAY_US = 86_400 * 1_000_000
 

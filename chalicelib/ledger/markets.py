@@ -12,10 +12,10 @@ from __future__ import annotations
 from fractions import Fraction
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
-from chalicelib.ledger import cache, counters, db, store
+from chalicelib.ledger import cache, store, stores
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Counter, Market
+from chalicelib.ledger.stores.markets import Market
 
 
 def market_id(base: str, quote: str) -> str:
@@ -39,39 +39,43 @@ def create_market(id: str, base: str, quote: str, fee: Fraction, clock: Clock, m
         raise AlreadyExists(f"market {reverse} already trades {base_asset.name} against {quote_asset.name}")
     market = Market(
         expected, base=base_asset.name, quote=quote_asset.name, fee=_rate_text(fee), min_amount=min_amount,
-        name=name, url=url, number=counters.next_id("market"), created_us=clock.now_us(),
+        name=name, url=url, number=stores.counters().next_id("market"), created_us=clock.now_us(),
     )
-    tx = store.Tx()
-    tx.put(market, condition=Market.id.does_not_exist(), on_fail=AlreadyExists(f"market {expected} already exists"))
-    tx.put(Counter(pair_key(base_asset.name, quote_asset.name), value=0, market=expected),
-           condition=Counter.name.does_not_exist(),
-           on_fail=AlreadyExists(f"a market already trades {base_asset.name} against {quote_asset.name}"))
-    try:
+    tx = stores.new_tx()
+    stores.markets().stage_create(tx, market)
+    try:  # a racing creation of the reverse meets the pair guard; contention retries the same transaction
         store.run(lambda: tx.commit(f"market:{expected}", "market", expected, clock.now_us(), clock.block_index()),
                   what=f"create market {expected}")
     except store.AlreadyApplied as error:
         raise AlreadyExists(f"market {expected} already exists") from error
+    finally:  # a cached "no such market" must not outlive the creation
+        cache.forget("market", expected)
+        cache.forget("market_pair", _pair_cache_key(base_asset.name, quote_asset.name))
     return market
 
 
-def pair_key(asset_a: str, asset_b: str) -> str:
-    """The guard item of a pair of assets, the same in either order."""
-    first, second = sorted((normalize_name(asset_a), normalize_name(asset_b)))
-    return f"market_pair#{first}#{second}"
+def _pair_cache_key(asset_a: str, asset_b: str) -> str:
+    a, b = normalize_name(asset_a), normalize_name(asset_b)
+    return f"{min(a, b)}#{max(a, b)}"
 
 
 def market_of_pair(asset_a: str, asset_b: str) -> Market | None:
     """The one market trading these two assets (either may be its base), or None."""
-    key = pair_key(asset_a, asset_b)
-
-    def load() -> str | None:
-        try:
-            return Counter.get(key).market
-        except Counter.DoesNotExist:
-            return None
-
-    found = cache.cached("market_pair", key, PAIR_TTL, load)  # a pair's market never changes
+    a, b = normalize_name(asset_a), normalize_name(asset_b)
+    found = cache.cached("market_pair", _pair_cache_key(a, b), PAIR_TTL,
+                         lambda: stores.markets().market_of_pair(a, b))  # a pair's market never changes
     return find_market(found) if found else None
+
+
+def update_market(id: str, **changes) -> Market:
+    """Change a market's fee, min_amount, name, url or enabled (seen by other processes
+    within `MARKET_TTL`)."""
+    key = normalize_name(id)
+    market = stores.markets().update(key, changes)
+    cache.forget("market", key)
+    if market is None:
+        raise NotFound(f"no market {id!r}")
+    return market
 
 
 def _rate_text(rate: Fraction) -> str:
@@ -85,16 +89,11 @@ PAIR_TTL = 300.0
 
 
 def get_market(id: str, consistent: bool = False) -> Market:
-    if not db.is_key(normalize_name(id)):
-        raise NotFound(f"no market {id!r}")
-
-    def load() -> Market | None:
-        try:
-            return Market.get(normalize_name(id), consistent_read=consistent)
-        except Market.DoesNotExist:
-            return None
-
-    market = load() if consistent else cache.cached("market", normalize_name(id), MARKET_TTL, load)
+    key = normalize_name(id)
+    if consistent:
+        market = stores.markets().get(key, consistent=True)
+    else:
+        market = cache.cached("market", key, MARKET_TTL, lambda: stores.markets().get(key))
     if market is None:
         raise NotFound(f"no market {id!r}")
     return market
@@ -108,7 +107,7 @@ def find_market(id: str) -> Market | None:
 
 
 def list_markets() -> list[Market]:
-    return list(Market.all_markets.query("market"))
+    return stores.markets().list()
 
 
 def fee_rate(market: Market) -> Fraction:

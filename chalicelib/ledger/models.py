@@ -363,6 +363,7 @@ class ApiKey(Model):
     scopes = ListAttribute(of=S)
     label = S(null=True)
     created_us = N()
+    revoked_us = N(null=True)  # set once when revoked; the item stays so the key stays listed
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
 
@@ -384,9 +385,38 @@ class Nonce(Model):
     used = BooleanAttribute(default=False)
 
 
+class Connection(Model):
+    """Realtime: one item per WebSocket connection and one per subscription (TTL'd by
+    `expires_at`: API Gateway ends a connection after 2 hours at most). A channel's
+    subscribers are one strongly consistent Query of their `topic`."""
+
+    Meta = _meta("connections")
+    topic = S(hash_key=True)  # f"conn#{id}" for the connection itself, f"{channel}#{key}" for a subscription
+    member = S(range_key=True)  # "#" for the connection itself, f"{connection id}#{request id}" for a subscription
+    connection_id = S()
+    channel = S(null=True)
+    request_id = S(null=True)  # the client's requestId, as JSON (number, string or null)
+    options = S(null=True)  # the subscription's options, as JSON (e.g. SRA's orderbook side)
+    expires_at = N()  # unix seconds; also the table's TTL attribute
+
+    by_connection = _gsi("by_connection", "connection_id", S, "member", S)
+
+
+class Feed(Model):
+    """Realtime publisher state: per market, the book as last published and the book and
+    trade sequence numbers; per published match, a marker that makes a redelivery a no-op."""
+
+    Meta = _meta("feeds")
+    key = S(hash_key=True)  # f"market#{market id}" or f"trade#{match id}"
+    book_seq = N(default=0)
+    trade_seq = N(default=0)
+    levels = S(null=True)  # JSON {"bids": {price: amount}, "asks": {...}} in base units, as published
+    expires_at = N(null=True)  # markers only; also the table's TTL attribute
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Asset, Balance, Market, Order, OrderMatch, JournalEntry, Deposit, DepositAddress,
-    CoinPair, Conversion, Withdrawal, OutboxTransfer, ApiKey, Counter, Nonce,
+    CoinPair, Conversion, Withdrawal, OutboxTransfer, ApiKey, Counter, Nonce, Connection, Feed,
 )
 
 

@@ -22,7 +22,8 @@ from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import find_market, market_of_pair
 from chalicelib.ledger.matching import book_sort_key, is_dust
-from chalicelib.ledger.models import Market, Order
+from chalicelib.ledger.models import Order
+from chalicelib.ledger.stores.markets import Market
 
 log = logging.getLogger("lambdex.orders")
 

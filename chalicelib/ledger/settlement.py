@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from chalicelib import settings
-from chalicelib.ledger import store
+from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import fee_rate, get_market
 from chalicelib.ledger.matching import BookOrder, Fill, is_dust, match_orders
-from chalicelib.ledger.models import Market, Order, OrderMatch
+from chalicelib.ledger.models import Order, OrderMatch
 from chalicelib.ledger.orders import status_index
+from chalicelib.ledger.stores.markets import Market
 from chalicelib.logs import Timer
 
 log = logging.getLogger("lambdex.settlement")
@@ -163,11 +164,8 @@ def _commit(market: Market, orders: dict[str, Order], fills: list[Fill], closed_
                 tx.move(order.source, order.give_asset, available=give_left, locked=-give_left)
         tx.update(order, actions=actions,
                   condition=(Order.status == "open") & (Order.give_remaining == order.give_remaining))
-    seq = int(market.seq)
-    market_actions = [Market.seq.set(seq + 1)]
-    if last_price is not None:
-        market_actions.append(Market.last_price.set(last_price))
-    tx.update(market, actions=market_actions, condition=Market.seq == seq)
+    seq = market.seq
+    stores.markets().stage_advance(tx, market, last_price)
     tx.commit(f"settle:{market.id}:{seq + 1}", "settle", market.id, now_us, block)
     log.info("fills settled", extra={"market": market.id, "seq": seq + 1, "fills": len(fills),
                                      "matches": [f"{f.tx0_hash}_{f.tx1_hash}" for f in fills],

@@ -61,9 +61,28 @@ class _Item:
 
 
 @dataclass
-class Tx:
-    items: list[_Item] = field(default_factory=list)
+class BalanceDeltas:
+    """The balance half of a transaction, shared by `Tx` and the in-memory stores' `MemoryTx`."""
+
     deltas: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def move(self, address: str, asset: str, available: int = 0, locked: int = 0) -> None:
+        """Add (or with negative numbers, take) amounts of one balance."""
+        delta = self.deltas.setdefault((address, asset), [0, 0])
+        delta[0] += available
+        delta[1] += locked
+
+    def postings(self) -> list[dict[str, Any]]:
+        return [
+            {"address": a, "asset": s, "available": d[0], "locked": d[1]}
+            for (a, s), d in sorted(self.deltas.items())
+            if d[0] or d[1]
+        ]
+
+
+@dataclass
+class Tx(BalanceDeltas):
+    items: list[_Item] = field(default_factory=list)
 
     # -- entity writes -------------------------------------------------------
     def put(self, model, condition=None, on_fail: type[Exception] | Exception = StaleRead) -> None:
@@ -80,20 +99,6 @@ class Tx:
               on_fail: type[Exception] | Exception = StaleRead) -> None:
         request = model_cls.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)
         self.items.append(_Item("ConditionCheck", _strip(request), on_fail))
-
-    # -- balances -------------------------------------------------------------
-    def move(self, address: str, asset: str, available: int = 0, locked: int = 0) -> None:
-        """Add (or with negative numbers, take) amounts of one balance."""
-        delta = self.deltas.setdefault((address, asset), [0, 0])
-        delta[0] += available
-        delta[1] += locked
-
-    def postings(self) -> list[dict[str, Any]]:
-        return [
-            {"address": a, "asset": s, "available": d[0], "locked": d[1]}
-            for (a, s), d in sorted(self.deltas.items())
-            if d[0] or d[1]
-        ]
 
     def size(self) -> int:
         return len(self.items) + len(self.postings()) + 1

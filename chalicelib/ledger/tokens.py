@@ -15,7 +15,9 @@ from chalicelib.ledger.assets import asset_by_token, get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.market_data import DayStats, day_stats
 from chalicelib.ledger.markets import find_market, list_markets
-from chalicelib.ledger.models import Asset, Market, Order
+from chalicelib.ledger.models import Order
+from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.markets import Market
 
 
 class UnknownToken(InvalidInput):

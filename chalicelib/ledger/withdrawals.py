@@ -28,7 +28,8 @@ from chalicelib.errors import InvalidInput
 from chalicelib.ledger import addresses, chain, outgoing, store
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Asset, Withdrawal
+from chalicelib.ledger.models import Withdrawal
+from chalicelib.ledger.stores.assets import Asset
 
 log = logging.getLogger("lambdex.withdrawals")
 

@@ -1,0 +1,114 @@
+"""The data-access layer under the ledger: one store per table (or aggregate).
+
+Each store module owns its table's keys, indexes, queries, read consistency and
+conditional writes, and speaks frozen domain dataclasses: PynamoDB items never leave
+it. Each has two implementations of one Protocol, a DynamoDB one and an in-memory one
+(a fake, not a mock), which pass the same contract tests (`tests/contract/`).
+
+The ledger modules reach the active implementations through this registry
+(`stores.markets()`, ...); `using(stores.in_memory())` swaps all of them at once, so
+the rules can be tested without a database. Balance changes still go through one
+transaction with their journal entry: `new_tx()` gives the active backend's (`store.Tx`
+on DynamoDB, `MemoryTx` in memory), and stores add their writes to it
+(`markets().stage_advance(tx, ...)`).
+
+`stores.markets` is the accessor function, not the module: import a store's types from
+its module (`from chalicelib.ledger.stores.markets import Market`). Every store module is
+imported below, before the accessors are defined, so none is rebound by a later import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.ledger.stores.api_keys import ApiKeyStore, DynamoApiKeys, MemoryApiKeys
+from chalicelib.ledger.stores.assets import AssetStore, DynamoAssets, MemoryAssets
+from chalicelib.ledger.stores.balances import BalanceStore, DynamoBalances, MemoryBalances
+from chalicelib.ledger.stores.counters import CounterStore, DynamoCounters, MemoryCounters
+from chalicelib.ledger.stores.markets import DynamoMarkets, MarketStore, MemoryMarkets
+from chalicelib.ledger.stores.memory import MemoryLedger
+from chalicelib.ledger.stores.pairs import DynamoPairs, MemoryPairs, PairStore
+
+
+@dataclass(frozen=True)
+class Stores:
+    """One consistent set of implementations (all DynamoDB, or all in one memory)."""
+
+    name: str
+    assets: AssetStore
+    markets: MarketStore
+    balances: BalanceStore
+    api_keys: ApiKeyStore
+    pairs: PairStore
+    counters: CounterStore
+    new_tx: Callable[[], Any]
+
+
+@functools.cache
+def dynamodb() -> Stores:
+    from chalicelib.ledger import store
+
+    return Stores("dynamodb", assets=DynamoAssets(), markets=DynamoMarkets(), balances=DynamoBalances(),
+                  api_keys=DynamoApiKeys(), pairs=DynamoPairs(), counters=DynamoCounters(), new_tx=store.Tx)
+
+
+def in_memory() -> Stores:
+    """A fresh, empty in-memory ledger."""
+    ledger = MemoryLedger()
+    return Stores("memory", assets=MemoryAssets(ledger), markets=MemoryMarkets(ledger),
+                  balances=MemoryBalances(ledger), api_keys=MemoryApiKeys(ledger), pairs=MemoryPairs(ledger),
+                  counters=MemoryCounters(ledger), new_tx=ledger.tx)
+
+
+_active: Stores | None = None
+
+
+def active() -> Stores:
+    return _active or dynamodb()
+
+
+@contextlib.contextmanager
+def using(stores: Stores) -> Iterator[Stores]:
+    """Run the ledger on `stores` (tests); the per-process caches are emptied on both sides."""
+    from chalicelib.ledger import cache
+
+    global _active
+    previous, _active = _active, stores
+    cache.clear()
+    try:
+        yield stores
+    finally:
+        _active = previous
+        cache.clear()
+
+
+def assets() -> AssetStore:
+    return active().assets
+
+
+def markets() -> MarketStore:
+    return active().markets
+
+
+def balances() -> BalanceStore:
+    return active().balances
+
+
+def api_keys() -> ApiKeyStore:
+    return active().api_keys
+
+
+def pairs() -> PairStore:
+    return active().pairs
+
+
+def counters() -> CounterStore:
+    return active().counters
+
+
+def new_tx() -> Any:
+    return active().new_tx()

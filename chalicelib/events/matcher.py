@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from chalicelib.ledger import settlement
+from chalicelib.ledger import health, settlement
 from chalicelib.ledger.clock import Clock
 from chalicelib.logs import Timer
 
@@ -39,12 +39,17 @@ def handle(event: dict, clock: Clock) -> dict:
         if market:
             by_market[market].append(record["dynamodb"].get("SequenceNumber", ""))
     failures: list[str] = []
+    failed_markets: list[str] = []
     for market, sequence_numbers in by_market.items():
         try:
             settlement.match_market(market, clock)
         except Exception:
             log.exception("matching failed", extra={"market": market})
             failures.extend(sequence_numbers)
+            failed_markets.append(market)
+    created = [r["dynamodb"]["ApproximateCreationDateTime"] for r in records
+               if "ApproximateCreationDateTime" in r.get("dynamodb", {})]
+    health.record_stream_batch(clock, max(created, default=None), failed_markets, list(by_market))
     log.info("stream batch", extra={"records": len(records), "markets": sorted(by_market),
                                     "failed": len(failures), "ms": timer.ms()})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}

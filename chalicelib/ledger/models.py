@@ -223,6 +223,10 @@ class JournalEntry(Model):
     postings = ListAttribute(of=Posting)
     time_us = N()
     block_index = N(default=0)
+    operator = S(null=True)  # present only on an operator's change (chalicelib/ledger/actions.py)
+    reason = S(null=True)
+
+    by_operator = _gsi("by_operator", "operator", S, "time_us", N)  # sparse: operators' changes
 
 
 class Deposit(Model):
@@ -247,6 +251,9 @@ class Deposit(Model):
     error = S(null=True)
     match_id = S(null=True)  # pays an externally settled order match
     processed_at = S(null=True)
+    refund_address = S(null=True)  # an operator's refund: where the coins go back to
+    refund_memo = S(null=True)
+    refund_txid = S(null=True)
     created_us = N()
 
     by_id = _gsi("by_id", "kind", S, "id", N)
@@ -326,6 +333,7 @@ class Conversion(Model):
 class Withdrawal(Model):
     Meta = _meta("withdrawals")
     id = S(hash_key=True)
+    kind = S(default="withdrawal")
     account = S()
     coin = S()
     address = S()
@@ -341,6 +349,7 @@ class Withdrawal(Model):
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
     pending = _gsi("pending", "pending_status", S, "created_us", N)
+    all_withdrawals = _gsi("all_withdrawals", "kind", S, "created_us", N)  # admin listing, newest first
 
 
 class OutboxTransfer(Model):
@@ -348,12 +357,15 @@ class OutboxTransfer(Model):
 
     Meta = _meta("outbox")
     id = S(hash_key=True)  # the transfer's idempotency key
+    kind = S(default="transfer")
     coin = S()
     to_address = S()
     memo = S(null=True)
     quantity = N()
     txid = S()
     created_us = N()
+
+    all_transfers = _gsi("all_transfers", "kind", S, "created_us", N)  # admin listing, newest first
 
 
 class ApiKey(Model):
@@ -364,6 +376,7 @@ class ApiKey(Model):
     label = S(null=True)
     created_us = N()
     revoked_us = N(null=True)  # set once when revoked; the item stays so the key stays listed
+    replaced_by = S(null=True)  # rotation: the hash of the key that replaced it
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
 

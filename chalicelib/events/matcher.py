@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
+from chalicelib.errors import NotFound
 from chalicelib.ledger import health, settlement
 from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.markets import get_market
 from chalicelib.logs import Timer
 
 log = logging.getLogger("lambdex.matcher")
@@ -30,19 +32,42 @@ def market_to_match(record: dict) -> str | None:
     return None
 
 
+def traders_to_match(record: dict, restricted_market: bool) -> set[str]:
+    """Whose restricted orders to settle after this record: a taker-restricted order's
+    taker; and, in a market that has restricted orders, the new order's owner."""
+    new_image = record.get("dynamodb", {}).get("NewImage") or {}
+    taker = (new_image.get("taker") or {}).get("S")
+    if taker:
+        return {taker}
+    source = (new_image.get("source") or {}).get("S")
+    return {source} if source and restricted_market else set()
+
+
+def _has_restricted_orders(market_id: str) -> bool:
+    try:
+        return bool(get_market(market_id).restricted)  # cached: a new flag is seen within seconds
+    except NotFound:
+        return False
+
+
 def handle(event: dict, clock: Clock) -> dict:
     timer = Timer()
     records = event.get("Records", [])
     by_market: dict[str, list[str]] = defaultdict(list)
+    traders: dict[str, set[str]] = defaultdict(set)
+    restricted: dict[str, bool] = {}
     for record in records:
         market = market_to_match(record)
         if market:
             by_market[market].append(record["dynamodb"].get("SequenceNumber", ""))
+            if market not in restricted:
+                restricted[market] = _has_restricted_orders(market)
+            traders[market] |= traders_to_match(record, restricted[market])
     failures: list[str] = []
     failed_markets: list[str] = []
     for market, sequence_numbers in by_market.items():
         try:
-            settlement.match_market(market, clock)
+            settlement.match_market(market, clock, traders=frozenset(traders[market]))
         except Exception:
             log.exception("matching failed", extra={"market": market})
             failures.extend(sequence_numbers)

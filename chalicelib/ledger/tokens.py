@@ -6,6 +6,7 @@ placing an order whose two sides are named by token address. No HTTP, no dialect
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -153,8 +154,18 @@ def book_side(market_id: str, side: str, signed_only: bool = False) -> Iterator[
     (a filter on the Query, which pages on until it has them)."""
     letter = {"buy": "B", "sell": "S"}[side]
     only = Order.signed_order.exists() if signed_only else None
-    return iter(Order.book.query(market_id, Order.book_key.startswith(f"{letter}#"), consistent_read=True,
-                                 filter_condition=only))
+    public = Order.book.query(market_id, Order.book_key.startswith(f"{letter}#"), consistent_read=True,
+                              filter_condition=only)
+    # Taker-restricted orders live in their own key space (T#<taker>#<side>#...), off the
+    # public sides that settlement reads; the 0x views show them too, merged by price.
+    restricted = sorted((o for o in Order.book.query(market_id, Order.book_key.startswith("T#"), consistent_read=True,
+                                                     filter_condition=only)
+                         if o.side == side), key=_side_key)
+    return heapq.merge(public, restricted, key=_side_key)
+
+
+def _side_key(order: Order) -> str:
+    return order.book_key.split("#")[-1]
 
 
 def open_orders_of(source: str) -> Iterator[Order]:
@@ -211,3 +222,4 @@ def open_order_candidates(market_ids: list[str], *, maker: str | None = None, ta
         for market_id in sorted(wanted):
             for side in ("buy", "sell"):
                 yield from keep(book_side(market_id, side, signed_only=True))
+

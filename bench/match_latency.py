@@ -76,7 +76,7 @@ class Stack:
             if self.process.poll() is not None:
                 raise SystemExit("the stack exited:\n" + self.log_path.read_text()[-3000:])
             try:
-                self.request("GET", "/admin/assets", admin=True, timeout=1)
+                self.request("GET", "/admin/assets", admin=True, timeout=30)  # a first answer may be slow
                 return time.perf_counter() - started
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from chalicelib.api.coinbtr_common import BODY_TYPES, ok, request_data, require_key
 from chalicelib.api.common import BadRequest, paging, parse
@@ -32,8 +32,8 @@ coinbtr_trading = Blueprint(__name__)
 class PlaceIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     market: str = Field(min_length=3, max_length=65)
-    price: str | float | int
-    amount: str | float | int
+    price: StrictStr | StrictFloat | StrictInt  # a JSON true is not 1
+    amount: StrictStr | StrictFloat | StrictInt
     client_order_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
 
 

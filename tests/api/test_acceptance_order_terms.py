@@ -9,7 +9,6 @@ import pytest
 
 from chalicelib.events import scheduler
 from chalicelib.ledger import balances, orders
-from chalicelib.ledger.models import Order
 from tests.support import audit_ok, post
 
 E8 = 10**8
@@ -45,8 +44,6 @@ def available(account, asset):
     return (found.available, found.locked) if found else (0, 0)
 
 
-@pytest.mark.skipif("cap" not in Order.get_attributes(),
-                    reason="the order record does not carry its cap yet (branch settlement persists it)")
 def test_a_coinbtr_buy_receives_its_amount_and_gets_its_unspent_quote_back(client, ledger, accounts):
     sell = place(client, accounts["alice"], "sell", "0.5", "4")
     ledger.advance(1)

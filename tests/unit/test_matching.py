@@ -167,7 +167,7 @@ def ref_match(orders: list[BookOrder], fee_rate: Fraction = Fraction(0), exclude
 
 
 def _quantity(draw, big: bool) -> int:
-    return draw(st.integers(1, 10**30 if big else 10**6))
+    return draw(st.integers(1, 10**30 if big else draw(st.sampled_from([30, 10**6]))))
 
 
 @st.composite
@@ -188,7 +188,7 @@ def order_flows(draw, max_orders: int = 10):
         if draw(st.integers(0, 5)) == 0:
             get_q = _quantity(draw, draw(st.booleans()))  # arbitrary price
         else:
-            spread = Fraction(draw(st.integers(-300, 300)), 1000)
+            spread = Fraction(draw(st.integers(-300, 300)), draw(st.sampled_from([1000, 100_000])))
             price = (mid if sells_a else 1 / mid) * (1 + spread)  # get per give
             get_q = max(1, round(give_q * price))
         cap = draw(st.sampled_from(caps))
@@ -663,6 +663,21 @@ def test_entering_orders_already_done_are_closed():
         "x": OrderOutcome("x", 4, 0, True, 4, "filled"),
         "y": OrderOutcome("y", 0, 5, True, 0, "filled"),
     }
+
+
+def test_rounding_lowers_forward_to_the_largest_amount_within_the_taker_limit():
+    # The maker sells at 0.7 B per A and has 13 A left; the taker pays up to 0.72. Rounding the
+    # maker's side up, 13, 12 and 11 A would cost 10, 9 and 8 B: above 0.72 per A. 10 A cost exactly 7.
+    m = order("m", 1, A, 20, B, 14, give_remaining=13, get_remaining=10)
+    t = order("t", 2, B, 18, A, 25, source="bob")
+    result = match_orders([m, t])
+    assert result.fills == (Fill("m", "t", A, 10, B, 7, 0),)
+    assert result.outcomes["t"] == OrderOutcome("t", 11, 15, False, 0, None)
+    # with 9 A left: 9 and 8 A would cost 7 and 6 B, above the limit; 7 A cost 5 B <= 5.04
+    assert match_orders([replace(m, give_remaining=9, get_remaining=7), t]).fills == (Fill("m", "t", A, 7, B, 5, 0),)
+    # with 3 A left nothing fits (3, 2, 1 A would cost 3, 2, 1 B): no fill, both stay open
+    m3 = replace(m, give_remaining=3, get_remaining=2)
+    assert not is_dust(3, 20, 14) and match_orders([m3, t]) == MatchResult((), {})
 
 
 def test_price_crossing_below_one_unit_does_not_trade():

@@ -33,6 +33,14 @@ app.api.binary_types.append("application/msgpack")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 
+@app.middleware("all")
+def stage_safe(event, get_response):
+    """Outside the local stage, a function whose secrets are the local defaults fails every
+    invocation (its first request included) with a clear log line (settings.check_stage_safe)."""
+    settings.check_stage_safe()
+    return get_response(event)
+
+
 @app.middleware("http")
 def log_request(event, get_response):
     """One JSON line per request: what was asked, the answer, how long it took."""

@@ -127,6 +127,10 @@ class Market(Model):
     last_price = S(null=True)
     restricted = BooleanAttribute(null=True)  # once any taker-restricted order was placed here
     created_us = N(default=0)
+    # Scheduler passes / stream batches in a row that failed on this market (0 or absent when
+    # healthy); `make audit` reports a market failing for more than LAMBDEX_AUDIT_MAX_FAILING_PASSES.
+    failing_passes = N(null=True)
+    last_failure = S(null=True)  # what failed last, and why (one line)
 
     all_markets = _gsi("all_markets", "kind", S, "id", S)
 

@@ -17,6 +17,7 @@ TEST_ENVIRONMENT = {
     "LAMBDEX_ADMIN_TOKEN": "test-admin-token",
     "LAMBDEX_ALGOD_TOKEN": "test-algod-token",
     "LAMBDEX_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_METRICS_DISABLED": "true",  # tests/api/test_observability.py turns them on to read them
 }
 
 os.environ.update(TEST_ENVIRONMENT)

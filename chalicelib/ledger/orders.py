@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.ledger import db, store
 from chalicelib.ledger.amounts import check_quantity
@@ -151,6 +152,7 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         return existing, False
     log.info("order placed", extra={"order": tx_hash, "market": market.id, "side": side,
                                     "give": request.give_quantity, "get": request.get_quantity})
+    observability.count("OrdersPlaced")
     return order, True
 
 

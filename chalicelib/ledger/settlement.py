@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from fractions import Fraction
 
-from chalicelib import settings
+from chalicelib import observability, settings
 from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
@@ -74,6 +74,8 @@ def match_market(market_id: str, clock: Clock, max_rounds: int = 50) -> SettleRe
             continue
         if not settled:
             break
+    observability.count("Fills", report.fills)
+    observability.count("SettleRetries", report.retries)
     if report.fills or report.retries:
         log.info("market settled", extra={"market": market_id, "fills": report.fills,
                                           "transactions": report.transactions, "retries": report.retries,

@@ -16,7 +16,8 @@ the tests ran with, compiled bytecode; then check the result.
 - Local-only code: `chalicelib/local/` (the local runner, HTTP and WebSocket servers,
   DynamoDB Local start-up); Chalice packages only app.py, chalicelib/ and the
   requirements, so tests/ and bench/ never get in (the check below makes sure).
-- Unused sources: C/Cython sources and headers, type stubs (`.c .h .pyx .pxd .pyi`).
+- Unused sources: C/Cython sources and headers, type stubs (`.c .h .pyx .pxd .pyi`), and
+  of Swagger UI's files all but the two /docs serves (no source maps, no other builds).
 - Bytecode: /var/task is read-only, so without shipped `.pyc` every cold start compiles
   every module it imports from source. Chalice stamps every entry with 1980-01-01, which
   would invalidate timestamp-checked `.pyc`, so they are compiled as *unchecked-hash*
@@ -53,6 +54,10 @@ BOTOCORE = ("botocore", "jmespath", "dateutil", "python_dateutil", "six", "urlli
 # botocore's models of the ~400 others are 15 MB of the zip that nothing loads.
 BOTOCORE_SERVICES = ("dynamodb", "ssm", "secretsmanager", "apigatewaymanagementapi")
 LOCAL_ONLY = ("chalicelib/local/",)
+# Of Swagger UI's files (swagger-ui-bundle-v2) /docs serves two (chalicelib/api/docs.py); the
+# source maps and other builds are 10 MB unzipped.
+SWAGGER_UI_DIR = "swagger_ui_bundle/vendor/"
+SWAGGER_UI_SERVED = ("swagger-ui-bundle.js", "swagger-ui.css")
 NEVER_SHIPPED = ("tests/", "bench/", "infra/", "node_modules/", ".venv/")
 UNUSED_SUFFIXES = (".c", ".h", ".pyx", ".pxd", ".pyi")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -71,6 +76,8 @@ def keep(name: str, runtime_botocore: bool = False) -> bool:
     if "/__pycache__/" in f"/{name}" or name.endswith(".pyc"):
         return False  # compiled again below, for the runtime's interpreter
     top = top_level(name)
+    if name.startswith(SWAGGER_UI_DIR):
+        return name.rsplit("/", 1)[-1] in SWAGGER_UI_SERVED
     if name.startswith("botocore/data/") and name.count("/") >= 3:  # botocore/data/<service>/<version>/...
         return not runtime_botocore and name.split("/")[2] in BOTOCORE_SERVICES
     return top not in UNUSED_PACKAGES and not (runtime_botocore and top in BOTOCORE)
@@ -95,6 +102,9 @@ def check(path: Path, runtime_botocore: bool = False, import_app: bool = True) -
                     problems.append(f"{name}: not code Lambda runs")
             shipped = sorted({n.split("/", 1)[0].removeprefix("botocore-").removesuffix(".dist-info")
                               for n in names if n.startswith("botocore-") and ".dist-info/" in n})
+            served = {n.rsplit("/", 1)[-1] for n in names if n.startswith(SWAGGER_UI_DIR)}
+            if served != set(SWAGGER_UI_SERVED):
+                problems.append(f"Swagger UI files: {sorted(served)}; /docs serves {list(SWAGGER_UI_SERVED)}")
             if runtime_botocore:
                 if shipped:
                     problems.append(f"botocore {shipped} shipped although --runtime-botocore")

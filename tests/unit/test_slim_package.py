@@ -30,6 +30,8 @@ def make_zip(path, app: str = "import botocore\nX = 1\n") -> None:
         archive.writestr("cytoolz/itertoolz.c", "int x;")
         archive.writestr("cytoolz/__init__.pyi", "")
         archive.writestr("pydantic/__init__.py", "")
+        for name in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-bundle.js.map", "swagger-ui-es-bundle.js"):
+            archive.writestr(f"swagger_ui_bundle/vendor/swagger-ui-5.31.0/{name}", "")
 
 
 def test_botocore_is_pinned_in_the_lambda_requirements_and_is_what_the_tests_run():
@@ -48,6 +50,8 @@ def test_slim_ships_the_pinned_botocore_and_drops_local_code_boto3_and_sources(t
     assert {"app.py", "chalicelib/__init__.py", "pydantic/__init__.py", "botocore/__init__.py", "six.py",
             f"botocore-{PIN}.dist-info/METADATA", "python_dateutil-2.9.0.post0.dist-info/METADATA"} <= names
     assert not [n for n in names if n.startswith(("chalicelib/local", "boto3", "cytoolz/itertoolz.c"))]
+    assert sorted(n.rsplit("/", 1)[-1] for n in names if n.startswith("swagger_ui_bundle/vendor/")) == [
+        "swagger-ui-bundle.js", "swagger-ui.css"]
     assert "cytoolz/__init__.pyi" not in names
     assert f"pydantic/__pycache__/__init__.{sys.implementation.cache_tag}.pyc" in names
     assert pyc[:4] == importlib.util.MAGIC_NUMBER
@@ -86,6 +90,8 @@ def test_the_check_refuses_another_botocore_and_a_broken_import(tmp_path):
     with zipfile.ZipFile(other, "w") as archive:
         archive.writestr("app.py", "")
         archive.writestr("botocore-1.0.0.dist-info/METADATA", "")
+        for name in slim_package.SWAGGER_UI_SERVED:
+            archive.writestr(f"swagger_ui_bundle/vendor/swagger-ui-5.31.0/{name}", "")
     assert slim_package.check(other) == [f"botocore in the package: ['1.0.0']; requirements.txt pins {PIN}"]
     broken = tmp_path / "broken.zip"
     make_zip(broken, app="import chalicelib.local.runner\n")

@@ -19,6 +19,7 @@ from chalicelib.api.counterparty import counterparty
 from chalicelib.api.docs import docs
 from chalicelib.api.health import health
 from chalicelib.api.relayer import relayer
+from chalicelib.api.ui import ui
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
 from chalicelib.realtime import handlers as realtime
@@ -30,6 +31,14 @@ log = logging.getLogger("lambdex.http")
 app = Chalice(app_name="lambdex", configure_logs=False)
 app.api.binary_types.append("application/msgpack")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+
+
+@app.middleware("all")
+def stage_safe(event, get_response):
+    """Outside the local stage, a function whose secrets are the local defaults fails every
+    invocation (its first request included) with a clear log line (settings.check_stage_safe)."""
+    settings.check_stage_safe()
+    return get_response(event)
 
 
 @app.middleware("http")
@@ -54,6 +63,7 @@ app.register_blueprint(coinbtr_wallet)
 app.register_blueprint(converter)
 app.register_blueprint(relayer)
 app.register_blueprint(docs)
+app.register_blueprint(ui)
 app.register_blueprint(health)
 
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ("cold_start.py", "calls_per_route.py", "settlement_cost.py", "match_latency.py")
+BENCHMARKS = ("cold_start.py", "calls_per_route.py", "settlement_cost.py", "match_latency.py", "ws_fanout.py")
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from chalicelib.api.coinbtr_common import coinbtr_errors, ok, require_key
 from chalicelib.api.common import BadRequest, form_or_json_body, parse, query_params
@@ -27,8 +27,8 @@ coinbtr_trading = Blueprint(__name__)
 class PlaceIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     market: str = Field(min_length=3, max_length=65)
-    price: str | float | int
-    amount: str | float | int
+    price: StrictStr | StrictFloat | StrictInt  # a JSON true is not 1
+    amount: StrictStr | StrictFloat | StrictInt
 
 
 class IdIn(BaseModel):
@@ -113,7 +113,7 @@ def order_terms(side: str, spec: PlaceIn) -> orders.OrderRequest:
     if give <= 0 or get <= 0:
         raise InvalidInput("amount * price is smaller than one base unit of the quote asset", field="amount")
     return orders.OrderRequest(source="", give_asset=give_asset, give_quantity=give, get_asset=get_asset,
-                               get_quantity=get, dialect="coinbtr")
+                               get_quantity=get, dialect="coinbtr", market=market.id)
 
 
 def place(side: str):

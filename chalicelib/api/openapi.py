@@ -367,6 +367,7 @@ DIALECTS = {  # view module -> (tag, error body, error statuses, security)
     "converter": ("converter", "ConverterError", (400, 404), PUBLIC),
     "relayer": ("0x relayer", "RelayerError", (400, 404, 503), PUBLIC),
     "docs": ("docs", None, (), PUBLIC),
+    "ui": ("market pages", None, (), PUBLIC),
     "health": ("health", None, (), PUBLIC),
 }
 SECURITY: dict[str, list[dict]] = {  # view function name -> security, where it is not the dialect's
@@ -444,6 +445,9 @@ def operation(entry, path: str, components: dict) -> dict:
     for code in sorted(set(statuses)):
         responses[str(code)] = {"description": "refused", "content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{error_schema}"}}}}
+    if module == "ui" and name != "market_data":  # HTML pages and their static assets
+        media = "text/html" if name.endswith("_page") else "*/*"
+        responses = {"200": {"description": "success", "content": {media: {"schema": {"type": "string"}}}}}
     op["responses"] = responses
     return op
 

@@ -43,6 +43,7 @@ NULL_ADDRESS = "0x" + "00" * 20
 FIXED_MESSAGE = "Sign this message to verify your authority of current address !"
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000  # page * perPage orders are read: keep it a bounded read
+MAX_LEDGER_EXPIRY = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 VALIDATION_FAILED, MALFORMED_JSON, SIGNATURE_FAILED = 100, 101, 106
 REQUIRED, BAD_FORMAT, BAD_ADDRESS, UNSUPPORTED_ADDRESS, OUT_OF_RANGE, BAD_ECDSA = 1000, 1001, 1002, 1003, 1004, 1005
@@ -410,7 +411,7 @@ def auth():
         raise RelayerError(401, SIGNATURE_FAILED, "Signature Verify Failed.")
     now = int(clock().now())
     if data == ethereum.keccak(FIXED_MESSAGE.encode()):
-        if settings.get("LAMBDEX_0X_ALLOW_FIXED_MESSAGE").lower() not in ("1", "true", "yes"):
+        if not settings.allow_fixed_message():
             raise Unauthorized("the fixed sign-in message is disabled here: sign a nonce from GET /v0/auth/nonce")
     elif not nonces.consume(request.data, request.address, now):
         raise Unauthorized("data is neither the sign-in message nor an unused, unexpired nonce of this address")
@@ -441,7 +442,9 @@ def token_order(order: OrderIn, now: int) -> tokens.TokenOrder:
     if order.exchangeContractAddress != settings.get("LAMBDEX_0X_EXCHANGE").lower():
         raise invalid("exchangeContractAddress", UNSUPPORTED_ADDRESS,
                       f"orders must be for the exchange contract {settings.get('LAMBDEX_0X_EXCHANGE').lower()}")
-    expires_at = int(order.expirationUnixTimestampSec)
+    # The signed value stays as signed (it is part of the hash); the ledger's expiry is
+    # capped where a far-future one (2^256-1 means "never") still fits a DynamoDB number.
+    expires_at = min(int(order.expirationUnixTimestampSec), MAX_LEDGER_EXPIRY)
     if expires_at <= now:
         raise invalid("expirationUnixTimestampSec", OUT_OF_RANGE, "the order has expired")
     taker = order.taker if order.taker and order.taker != NULL_ADDRESS else None

@@ -115,9 +115,13 @@ def pending_deposits(status: str = "new", limit: int = 100) -> list[Deposit]:
 
 def process_new_deposits(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Credit (or reject) confirmed new deposits; safe to run concurrently and repeatedly."""
-    counts = {"credited": 0, "mapped": 0, "inv": 0, "waiting": 0, "skipped": 0}
+    counts = {"credited": 0, "mapped": 0, "inv": 0, "waiting": 0, "skipped": 0, "failed": 0}
     for deposit in pending_deposits("new", limit):
-        counts[handle_new_deposit(deposit.key, clock)] += 1
+        try:
+            counts[handle_new_deposit(deposit.key, clock)] += 1
+        except Exception:  # noqa: BLE001 - one bad deposit never stops the others; retried next pass
+            counts["failed"] += 1
+            log.exception("deposit not processed", extra={"deposit": deposit.key})
     return counts
 
 

@@ -216,6 +216,7 @@ class Runner:
         for name, value in self.settings.passthrough.items():
             if value is not None:
                 self.environ[name] = value
+        self.environ.setdefault("LAMBDEX_WS_URL", self.ws_url)  # what the market pages connect to
 
         app_settings = self.load_settings()
         describe = getattr(app_settings, "describe", None)
@@ -228,6 +229,9 @@ class Runner:
         created = tables.ensure_tables(dynamodb)
         log.info("runner.tables_ready", extra=fields(created=created))
 
+        from chalicelib.local import faults as local_faults
+
+        faults = local_faults.install_from_environment(self.environ)  # the soak test's, else None
         app_module = self.load_app()
         self._start_http(app_module.app, self._chalice_config(app_module.app))
         match_orders = getattr(app_module, "match_orders", None)
@@ -235,7 +239,8 @@ class Runner:
             log.warning("runner.no_stream_handler", extra=fields(
                 missing="app.match_orders", effect="the orders stream is NOT polled: nothing is matched"))
         else:
-            self._start_poller(dynamodb, streams, tables.orders_table_name(), match_orders)
+            self._start_poller(dynamodb, streams, tables.orders_table_name(),
+                               local_faults.wrap_stream_handler(match_orders, faults))
         self._start_realtime(app_module, dynamodb, streams, tables)
         run_scheduler = getattr(app_module, "run_scheduler", None)
         if run_scheduler is None:

@@ -108,3 +108,19 @@ def test_stage_advance_from_a_stale_read_fails_and_writes_nothing(backend):
 def test_counters_count_from_one_per_name(backend):
     assert [backend.counters.next_id("market") for _ in range(3)] == [1, 2, 3]
     assert backend.counters.next_id("pair") == 1
+
+
+def test_failures_are_counted_without_touching_seq_and_cleared(backend):
+    backend.markets.create(market(seq=4))
+    assert backend.markets.record_failure("ZRX-WETH", "scheduler: fills: RuntimeError: boom") == 1
+    assert backend.markets.record_failure("ZRX-WETH", "stream: " + "x" * 2000) == 2
+    failing = backend.markets.get("ZRX-WETH", consistent=True)
+    assert (failing.failing_passes, failing.seq, len(failing.last_failure)) == (2, 4, 500)
+    assert backend.markets.record_failure("NOPE-WETH", "no such market") is None
+    assert backend.markets.get("NOPE-WETH") is None  # a failure never creates a market
+    backend.markets.clear_failures("ZRX-WETH")
+    cleared = backend.markets.get("ZRX-WETH", consistent=True)
+    assert (cleared.failing_passes, cleared.last_failure, cleared.seq) == (0, None, 4)
+    backend.markets.clear_failures("ZRX-WETH")  # clearing a healthy market is harmless
+    backend.markets.clear_failures("NOPE-WETH")
+    assert backend.markets.get("NOPE-WETH") is None

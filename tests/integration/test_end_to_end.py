@@ -70,7 +70,7 @@ class Stack:
         return requests.get(self.url + path, headers=headers, timeout=10)
 
 
-def eventually(check, timeout=2 * INTERVAL + 3):
+def eventually(check, timeout=60):  # generous: the scheduler pass may be slow on a loaded machine
     deadline = time.time() + timeout
     while True:
         try:

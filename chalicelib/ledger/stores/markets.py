@@ -30,6 +30,9 @@ class Market:
     seq: int = 0
     last_price: str | None = None  # "n/d" quote base units per base base unit
     created_us: int = 0
+    failing_passes: int = 0  # passes/batches in a row that failed on this market
+    last_failure: str | None = None
+    restricted: bool | None = None  # set once a taker-restricted order was placed (settlement reads them then)
 
 
 # What an operator may change after creation (the ids, assets and serial state are fixed).
@@ -52,6 +55,13 @@ class MarketStore(Protocol):
     def stage_advance(self, tx: Any, market: Market, last_price: str | None) -> None:
         """Add to `tx`: `seq` + 1 (and `last_price`), on condition that `seq` is still the
         one `market` was read with (else the commit raises `store.StaleRead`)."""
+
+    def record_failure(self, market_id: str, reason: str) -> int | None:
+        """One more failed pass on the market (never touches `seq`); the new count, or
+        None when there is no such market."""
+
+    def clear_failures(self, market_id: str) -> None:
+        """The market settled again: its failure count back to 0."""
 
     def stage_update(self, tx: Any, market_id: str, changes: dict[str, Any]) -> None:
         """Add to `tx` the change of `EDITABLE` fields of an existing market (an operator's
@@ -106,8 +116,29 @@ class DynamoMarkets:
         tx.update(MarketItem(market.id), actions=actions, condition=MarketItem.seq == market.seq)
 
 
+    def record_failure(self, market_id: str, reason: str) -> int | None:
+        if not db.is_key(market_id):
+            return None
+        item = MarketItem(market_id)
+        actions = [MarketItem.failing_passes.add(1), MarketItem.last_failure.set(reason[:MAX_REASON])]
+        if not store.write_if(lambda: item.update(actions=actions, condition=MarketItem.id.exists())):
+            return None
+        return int(item.failing_passes)
+
+    def clear_failures(self, market_id: str) -> None:
+        item = MarketItem(market_id)
+        store.write_if(lambda: item.update(
+            actions=[MarketItem.failing_passes.set(0), MarketItem.last_failure.remove()],
+            condition=MarketItem.failing_passes > 0))
+
+
+MAX_REASON = 500
+
+
 def _domain(item: MarketItem) -> Market:
-    return Market(**{name: getattr(item, name) for name in _FIELDS})
+    values = {name: getattr(item, name) for name in _FIELDS}
+    values["failing_passes"] = int(values["failing_passes"] or 0)
+    return Market(**values)
 
 
 class MemoryMarkets:
@@ -160,3 +191,18 @@ class MemoryMarkets:
                 current, seq=market.seq + 1, last_price=current.last_price if last_price is None else last_price)
 
         tx.stage(check, apply)
+
+    def record_failure(self, market_id: str, reason: str) -> int | None:
+        with self._ledger.lock:
+            current = self._markets.get(market_id)
+            if current is None:
+                return None
+            self._markets[market_id] = dataclasses.replace(
+                current, failing_passes=current.failing_passes + 1, last_failure=reason[:MAX_REASON])
+            return current.failing_passes + 1
+
+    def clear_failures(self, market_id: str) -> None:
+        with self._ledger.lock:
+            current = self._markets.get(market_id)
+            if current is not None and current.failing_passes:
+                self._markets[market_id] = dataclasses.replace(current, failing_passes=0, last_failure=None)

@@ -90,7 +90,7 @@ def test_the_matcher_counts_failing_markets_and_settlement_latency(client, ledge
     from chalicelib.ledger import settlement
     from tests.api.test_health import order_record
 
-    def settle(market_id, clock):
+    def settle(market_id, clock, **kwargs):
         if market_id == "BAD":
             raise RuntimeError("injected")
 

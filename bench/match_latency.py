@@ -245,7 +245,7 @@ def main() -> None:
                              admin=True), "market")
             keys = {}
             for account, coin in (("alice", "ZRX"), ("bob", "WETH")):
-                keys[account] = ok(stack.request("POST", "/admin/apikeys", {"account": account,
+                keys[account] = ok(stack.request("POST", "/admin/apikeys", {"public": True, "account": account,
                                                                             "scopes": ["read", "trade"]},
                                                  admin=True), "api key")["key"]
                 ok(stack.request("POST", "/admin/deposits", {"coin": coin, "txid": f"fund-{account}",

@@ -95,7 +95,7 @@ def test_real_responses_match_the_documented_shapes(client, dialect):
                                    "token_address": "0x" + "1" * 40})
     post("/admin/assets", {"name": "WETH", "decimals": 8, "token_address": "0x" + "2" * 40})
     market = post("/admin/markets", {"id": "ZRX-WETH", "base": "ZRX", "quote": "WETH", "fee": "0.001"})
-    key = post("/admin/apikeys", {"account": "alice", "scopes": ["read", "trade"]})
+    key = post("/admin/apikeys", {"public": True, "account": "alice", "scopes": ["read", "trade"]})
     if dialect == "admin":
         check(document, "/admin/assets", "post", asset)
         check(document, "/admin/markets", "post", market)

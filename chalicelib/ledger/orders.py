@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib import observability
 from chalicelib.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.ledger import cache, db, external_limits, store
 from chalicelib.ledger.amounts import check_quantity
@@ -191,6 +192,7 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         cache.forget("market", market.id)  # this process sees the flag at once, others within MARKET_TTL
     log.info("order placed", extra={"order": tx_hash, "market": market.id, "side": side,
                                     "give": request.give_quantity, "get": request.get_quantity})
+    observability.count("OrdersPlaced")
     return order, True
 
 

@@ -455,9 +455,10 @@ def audit(
     prefix: Annotated[str, typer.Option(envvar="LAMBDEX_TABLE_PREFIX", help="table prefix")] = "lambdex-local",
     page_size: Annotated[int, typer.Option(min=1, max=10_000, help="items per Scan page")] = 1000,
 ) -> None:
-    """Replay the journal against the balances, page by page. Exit 0 when consistent, else one bit per kind of
-    finding: 1 balance mismatch, 2 negative balance, 4 entry that creates value, 8 conservation (16, 32...
-    for checks added later, in AuditReport's order)."""
+    """Audit the ledger page by page: the journal replayed against the balances, and the books. Exit 0 when
+    consistent, else one bit per kind of finding: 1 balance mismatch, 2 negative balance, 4 entry that creates
+    value, 8 conservation, 16 crossed book, 32 fills that do not match, 64 failing market; 255 when the tables
+    cannot be read."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from chalicelib.admin import audit as ledger_audit
@@ -467,14 +468,15 @@ def audit(
     try:
         sizes = ledger_audit.table_sizes()
         with _progress() as progress:
-            tasks = {name: progress.add_task(name, total=sizes.get(name) or None) for name in ("journal", "balances")}
-            report = ledger_audit.audit(lambda table, read: progress.advance(tasks[table], read), page_size)
+            tasks = {name: progress.add_task(name, total=sizes.get(name) or None) for name in ledger_audit.TABLES}
+            report = ledger_audit.audit(lambda table, read: progress.update(tasks[table], completed=read),
+                                        page_size=page_size)
             for task in tasks.values():  # item counts are estimates on AWS: end the bars where the reads ended
                 progress.update(task, total=progress.tasks[task].completed)
     except (BotoCoreError, ClientError) as error:
         errors.print(f"error: cannot read the ledger at {endpoint or 'AWS'} (prefix {prefix}): {error}",
                      highlight=False)
-        raise typer.Exit(64) from None
+        raise typer.Exit(ledger_audit.UNREADABLE) from None
     console.print(report.summary(), highlight=False, markup=False)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     console.print(f"{time.perf_counter() - started:.1f} s, peak memory (RSS) {peak_mib:.0f} MiB")

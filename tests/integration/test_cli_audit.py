@@ -73,7 +73,7 @@ def test_each_kind_of_finding_sets_its_bit(scale_ledger):
     assert run_audit(endpoint).exit_code == 1 | 2 | 4 | 8  # ... and an entry that creates value (4)
 
 
-def test_an_unreachable_database_exits_64():
+def test_an_unreachable_database_exits_255():
     result = CliRunner().invoke(app, ["audit", "--endpoint", "http://127.0.0.1:9", "--prefix", "nothing"])
-    assert result.exit_code == 64 and "cannot read the ledger" in result.stderr
+    assert result.exit_code == 255 and "cannot read the ledger" in result.stderr
     configure(endpoint=None, prefix="test")

@@ -28,17 +28,18 @@ from chalicelib.realtime import snapshots
 ui = Blueprint(__name__)
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "ui"
-ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+ASSETS = {"market.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}  # nothing else
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}
 
 
-@cache
 def _asset(name: str) -> tuple[str, str, str] | None:
-    path = ASSETS_DIR / name
-    if "/" in name or path.suffix not in ASSET_TYPES or not path.is_file():
-        return None
-    body = path.read_text()  # text: API Gateway passes it as is (only binary types need base64)
-    return body, ASSET_TYPES[path.suffix], '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
+    return _load_asset(name) if name in ASSETS else None  # only known names reach the cache
+
+
+@cache
+def _load_asset(name: str) -> tuple[str, str, str]:
+    body = (ASSETS_DIR / name).read_text()  # text: API Gateway passes it as is (only binary types need base64)
+    return body, ASSETS[name], '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
 
 
 @cache

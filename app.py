@@ -9,7 +9,7 @@ import logging
 from chalice import Chalice, Rate
 
 from chalicelib import logs, settings
-from chalicelib.api import cors
+from chalicelib.api import cors, dialects
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
 from chalicelib.api.coinbtr_trading import coinbtr_trading
@@ -70,6 +70,9 @@ def cors_origin(event, get_response):
     response = get_response(event)
     cors.vary_origin(event.headers, response.headers)
     return response
+
+
+dialects.install(app)  # after the last Blueprint: error bodies, 405s and the catch-all per dialect
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")

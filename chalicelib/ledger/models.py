@@ -388,9 +388,12 @@ class ApiKey(Model):
 
 
 class Counter(Model):
+    """Sequences, and guard items that make a value unique (`asset_id#7`, `market_pair#A#B`)."""
+
     Meta = _meta("counters")
     name = S(hash_key=True)
     value = N(default=0)
+    market = S(null=True)  # a market_pair guard: the market trading that pair
 
 
 class Nonce(Model):

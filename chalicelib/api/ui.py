@@ -52,9 +52,16 @@ def _page(body: str, status: int = 200) -> Response:
 
 
 def _not_found(what: str) -> Response:
+    """A browser (Accept: text/html) gets a page; any other client the root dialect's JSON error."""
+    if "text/html" not in ((ui.current_request.headers or {}).get("accept") or ""):
+        return _json_error(what)
     return _page(_template("page.html").format(title="Not found", base="../", script="",
                                                body=f"<main class='empty'><h1>Not found</h1><p>{html.escape(what)}"
                                                     "</p><p><a href='../'>All markets</a></p></main>"), 404)
+
+
+def _json_error(what: str) -> Response:
+    return Response(body=json.dumps({"error": what}), status_code=404, headers={"Content-Type": "application/json"})
 
 
 @ui.route("/ui", methods=["GET"])
@@ -91,7 +98,7 @@ def market_page(market_id):
     try:
         market = get_market(market_id)
     except NotFound:
-        return _not_found(f"There is no market {market_id!r}.")
+        return _not_found(f"no market {market_id!r}")
     config = html.escape(json.dumps({"market": market.id, "base": market.base, "quote": market.quote,
                                      "ws": settings.get("LAMBDEX_WS_URL")}), quote=True)
     body = _template("market.html").format(market=html.escape(market.id), base=html.escape(market.base),
@@ -107,8 +114,7 @@ def market_data(market_id):
     try:
         tm = token_market(get_market(market_id))
     except NotFound:
-        return Response(body=json.dumps({"error": f"no market {market_id!r}"}), status_code=404,
-                        headers={"Content-Type": "application/json"})
+        return _json_error(f"no market {market_id!r}")
     now = int(clock().now())
     body = {"book": snapshots.book(tm, now), "trades": snapshots.trades(tm, now),
             "ticker": snapshots.ticker(tm, clock())}
@@ -121,7 +127,7 @@ def asset(name):
     """The page's script and stylesheet (ETag, cacheable for a day)."""
     found = _asset(name)
     if found is None:
-        return Response(body="not found", status_code=404, headers={"Content-Type": "text/plain"})
+        return _json_error(f"no asset {name!r}")
     body, content_type, etag = found
     headers = {"ETag": etag, "Cache-Control": "public, max-age=86400"}
     if (ui.current_request.headers or {}).get("if-none-match") == etag:

@@ -18,8 +18,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib import observability
 from chalicelib.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound
-from chalicelib.ledger import cache, db, store
+from chalicelib.ledger import cache, db, external_limits, store
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
@@ -140,6 +141,7 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         raise InvalidInput(f"amount is below the market minimum of {market.min_amount} base units", field="amount")
     if give.settlement == "external" and get.settlement == "external":
         raise InvalidInput("at least one side must be an asset the ledger holds", field="give_asset")
+    external_limits.check_external_order(request.source, give.name, request.tx_hash, clock)  # nothing escrowed
 
     if request.client_order_id is not None:
         request.tx_hash = client_order_hash(request.source, request.client_order_id)
@@ -190,6 +192,7 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         cache.forget("market", market.id)  # this process sees the flag at once, others within MARKET_TTL
     log.info("order placed", extra={"order": tx_hash, "market": market.id, "side": side,
                                     "give": request.give_quantity, "get": request.get_quantity})
+    observability.count("OrdersPlaced")
     return order, True
 
 

@@ -155,6 +155,7 @@ class ApiKeyIn(Strict):
     account: str = Field(min_length=1, max_length=128)
     scopes: list[Literal["read", "trade", "withdraw"]] = Field(min_length=1)
     label: str | None = None
+    public: bool = False  # opt in: the public Counterparty/algod routes serve this account's balances
 
 
 class DepositIn(Strict):
@@ -253,9 +254,10 @@ def list_pairs():
 @admin.route("/admin/apikeys", methods=["POST"])
 def create_api_key():
     spec = parse(ApiKeyIn, body())
-    key, record = apikeys.create_key(spec.account, list(spec.scopes), clock().now_us(), spec.label)
+    key, record = apikeys.create_key(spec.account, list(spec.scopes), clock().now_us(), spec.label,
+                                     public=spec.public)
     return json_response({"key": key, "id": record.key_hash, "account": record.account, "scopes": record.scopes,
-                          "label": record.label}, 201)
+                          "label": record.label, "public": record.public}, 201)
 
 
 @admin.route("/admin/apikeys", methods=["GET"])

@@ -19,7 +19,7 @@ from chalice import Blueprint, Response
 from chalicelib import settings
 from chalicelib.api.common import is_number, json_response, query_params
 from chalicelib.errors import LedgerError
-from chalicelib.ledger import assets, balances
+from chalicelib.ledger import assets, balances, privacy
 from chalicelib.ledger.clock import current as clock
 
 algod = Blueprint(__name__)
@@ -107,7 +107,8 @@ def account_asset_information(address, asset_id):
     if not is_number(asset_id, 20) or int(asset_id) > MAX_UINT64:
         return error(400, f"failed to parse the asset id {asset_id!r}: expected an unsigned 64-bit integer")
     asset = assets.asset_by_id(int(asset_id))
-    balance = balances.get_balance(address, asset.name) if asset else None
+    # a private (API-key) account reads as holding nothing
+    balance = balances.get_balance(address, asset.name) if asset and not privacy.is_private(address) else None
     if asset is None or (balance is None and asset.issuer != address):
         return error(404, "account asset info not found")
     body = holding_response(address, asset, balance)

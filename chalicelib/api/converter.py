@@ -185,6 +185,8 @@ def list_deposits():
 @converter.route("/api/deposits/{deposit_id}", methods=["GET"])
 def get_deposit(deposit_id):
     found = deposits.deposit_by_id(numeric_id(deposit_id))
+    if not deposits.is_converter_deposit(found):  # a wallet's deposit is private
+        raise NotFound("Not found.")
     return json_response(Renderer(request()).deposit(found))
 
 

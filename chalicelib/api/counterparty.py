@@ -15,7 +15,8 @@ from chalice import Blueprint
 
 from chalicelib.api.common import BadRequest, json_response, paging, query_params, sort_rows
 from chalicelib.errors import LedgerError
-from chalicelib.ledger import assets, balances, market_data, orders
+from chalicelib.ledger import assets, balances, market_data, orders, privacy
+from chalicelib.ledger.addresses import canonical_address
 from chalicelib.ledger.amounts import to_decimal_string
 
 counterparty = Blueprint(__name__)
@@ -25,6 +26,11 @@ def render_error(error: LedgerError):
     return json_response({"error": error.message}, error.status)
 
 
+
+
+# `sort=` re-orders at most this many rows of a list (in the list's own order, newest or
+# largest first), so a sorted request reads a bounded number of items however long the list.
+MAX_SORTED_ROWS = 5000
 
 
 def page(rows: list[dict], params: dict[str, str]) -> list[dict]:
@@ -63,7 +69,9 @@ def asset_info(asset) -> dict:
 
 @counterparty.route("/addresses/{address}/balances", methods=["GET"])
 def address_balances(address):
-    rows = [balance_row(b) for b in balances.balances_of(address)]
+    address = canonical_address(address)
+    # a private (API-key) account reads as holding nothing, like an unknown address
+    rows = [] if privacy.is_private(address) else [balance_row(b) for b in balances.balances_of(address)]
     return json_response(page(rows, query_params(counterparty.current_request)))
 
 
@@ -77,10 +85,13 @@ def asset_balances(asset):
     params = query_params(counterparty.current_request)
     name = assets.get_asset(asset).name
     if params.get("sort"):
-        rows = [balance_row(b) for b in balances.holders_of(name, limit=10**9)]
+        rows = [balance_row(b) for b in balances.holders_of(name, limit=MAX_SORTED_ROWS)
+                if not privacy.is_private(b.address)]
         return json_response(page(rows, params))
     limit, offset = paging(params)
-    return json_response([balance_row(b) for b in balances.holders_of(name, limit, offset)])
+    # private (API-key) accounts are left out of the page
+    return json_response([balance_row(b) for b in balances.holders_of(name, limit, offset)
+                          if not privacy.is_private(b.address)])
 
 
 ORDER_FIELDS = (
@@ -135,7 +146,7 @@ def asset_orders(asset):
     name = assets.get_asset(asset).name
     limit, offset = paging(params)
     if params.get("sort"):
-        rows = [order_row(o) for o in orders.orders_of_asset(name, status, 10**6, 0)]
+        rows = [order_row(o) for o in orders.orders_of_asset(name, status, MAX_SORTED_ROWS, 0)]
         return json_response(page(rows, params))
     return json_response([order_row(o) for o in orders.orders_of_asset(name, status, limit, offset)])
 

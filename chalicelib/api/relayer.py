@@ -12,6 +12,7 @@ with 400 and code 100 (validation, codes 1000-1006 per field), 101 (malformed JS
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -44,6 +45,7 @@ FIXED_MESSAGE = "Sign this message to verify your authority of current address !
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000  # page * perPage orders are read: keep it a bounded read
 MAX_LEDGER_EXPIRY = 253_402_300_799  # 9999-12-31T23:59:59Z
+MAX_SRA_READ = 2000  # open orders GET /v0/orders reads at most, whatever its filters
 
 VALIDATION_FAILED, MALFORMED_JSON, SIGNATURE_FAILED = 100, 101, 106
 REQUIRED, BAD_FORMAT, BAD_ADDRESS, UNSUPPORTED_ADDRESS, OUT_OF_RANGE, BAD_ECDSA = 1000, 1001, 1002, 1003, 1004, 1005
@@ -630,7 +632,8 @@ def sra_orders():
             return False
         return not f["trader"] or f["trader"] in (signed["maker"], signed["taker"])
 
-    rows = [o for o in found if keep(o)]
+    # bounded: at most MAX_SRA_READ open orders are read (books best first, or an owner's own)
+    rows = [o for o in itertools.islice(found, MAX_SRA_READ) if keep(o)]
     if f["makerTokenAddress"] and f["takerTokenAddress"]:
         rows.sort(key=lambda o: (Fraction(int(o.get_quantity), int(o.give_quantity)), int(o.tx_index)))
     else:

@@ -383,6 +383,7 @@ class ApiKey(Model):
     created_us = N()
     revoked_us = N(null=True)  # set once when revoked; the item stays so the key stays listed
     replaced_by = S(null=True)  # rotation: the hash of the key that replaced it
+    public = BooleanAttribute(null=True)  # the account opted in to public balances (absent = private)
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
 

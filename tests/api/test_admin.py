@@ -123,7 +123,7 @@ def test_markets_and_pairs(client, assets):
 
 
 def test_api_keys_are_shown_once_and_stored_hashed(client, ledger):
-    r = post(client, "/admin/apikeys", {"account": "alice", "scopes": ["read", "trade"]})
+    r = post(client, "/admin/apikeys", {"public": True, "account": "alice", "scopes": ["read", "trade"]})
     assert r.status_code == 201
     key = body(r)["key"]
     snapshot = json.dumps(table_snapshot())

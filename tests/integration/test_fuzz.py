@@ -58,7 +58,7 @@ def seed(url: str, admin_token: str, jwt_secret: str) -> dict[str, str]:
     post("/admin/markets", {"id": "ZRX-WETH", "base": "ZRX", "quote": "WETH", "fee": "0.001"}, expect=(201, 409))
     post("/admin/pairs", {"from_coin": "LTC", "to_coin": "SGTK", "exchange_rate": "100", "ex_fee": "1"},
          expect=(201, 409))
-    key = post("/admin/apikeys", {"account": "fuzzer", "scopes": ["read", "trade", "withdraw"]})["key"]
+    key = post("/admin/apikeys", {"public": True, "account": "fuzzer", "scopes": ["read", "trade", "withdraw"]})["key"]
     for coin in ("ZRX", "WETH", "LTC"):
         post("/admin/deposits", {"coin": coin, "txid": f"seed-{coin}", "address": "fuzzer", "amount": "1000"})
     token = {"Authorization": f"Token {key}"}

@@ -58,7 +58,7 @@ class OrderRequest:
     client_order_id: str | None = None  # then tx_hash = client_order_hash(source, client_order_id)
 
 
-CAPS = ("give", "get")
+CAPS = ("give", "get", "give_all")  # matching.py: "give_all" is done only when all is given (CoinBTR sells)
 PLACE_ATTEMPTS = 6  # a conflicting or throttled placement is tried again, then answered "busy" (503)
 
 

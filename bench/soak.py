@@ -118,6 +118,17 @@ class Attacks:
         else:
             self.refused["dust_sweep"] += 1  # contained if the end checks find the market settled
 
+    # item 4: a zero-balance account buying with BTC (nothing escrowed) to lock sellers' escrow
+    def external_zero_balance(self, rng: random.Random) -> None:
+        for _ in range(2):
+            self.tried["external_zero_balance"] += 1
+            status, body = self.call("POST", "/api/v1/trading/place/buylimit",
+                                     {"market": EXTERNAL_MARKET, "price": "0.01", "amount": "1"}, key=self.key)
+            if 400 <= status < 500:
+                self.refused["external_zero_balance"] += 1
+            elif status >= 500 or status == 0:
+                self.unexpected.append(f"external_zero_balance: buylimit -> {status} {str(body)[:200]}")
+
     # item 8: someone else's balances and deposits through the public routes
     def privacy(self, rng: random.Random) -> None:
         victim = rng.choice(self.honest)
@@ -185,7 +196,8 @@ class Attacks:
                 time.sleep(0.2)
 
 
-ATTACKS = ("strict_numbers", "taker_flood", "dust_sweep", "privacy", "fixed_sign_in")
+ATTACKS = ("strict_numbers", "taker_flood", "dust_sweep", "external_zero_balance", "privacy", "fixed_sign_in")
+EXTERNAL_MARKET = "SOAKX-SOAKBTC"
 
 
 def setup(api: Api, markets: int, traders: int) -> tuple[list[str], dict[str, str], list[str], list[str], str, bytes]:
@@ -207,6 +219,11 @@ def setup(api: Api, markets: int, traders: int) -> tuple[list[str], dict[str, st
         need(api.call("POST", "/admin/markets", {"id": f"{base}-{QUOTE}", "base": base, "quote": QUOTE,
                                                  "fee": "0.001"}, admin=True), "market")
         market_ids.append(f"{base}-{QUOTE}")
+    for name, settlement in (("SOAKX", "ledger"), ("SOAKBTC", "external")):  # the external-side attack's market
+        need(api.call("POST", "/admin/assets", {"name": name, "decimals": 8, "settlement": settlement}, admin=True),
+             name)
+    need(api.call("POST", "/admin/markets", {"id": EXTERNAL_MARKET, "base": "SOAKX", "quote": "SOAKBTC"},
+                  admin=True), "external market")
     eth_key = secrets.token_bytes(32)
     from eth_account import Account
 
@@ -216,6 +233,8 @@ def setup(api: Api, markets: int, traders: int) -> tuple[list[str], dict[str, st
         keys.append(need(api.call("POST", "/admin/apikeys", {"account": name, "scopes": ["read", "trade"]},
                                   admin=True), "api key")["key"])
         accounts.append(name)
+    need(api.call("POST", "/admin/deposits", {"coin": "SOAKX", "txid": "soak-x", "address": accounts[0],
+                                              "amount": FUNDS}, admin=True), "deposit")
     for address in [*accounts, attacker_eth]:
         for coin in tokens:
             need(api.call("POST", "/admin/deposits", {"coin": coin, "txid": f"soak-{address}-{coin}",
@@ -224,10 +243,19 @@ def setup(api: Api, markets: int, traders: int) -> tuple[list[str], dict[str, st
     for key in keys:  # the scheduler credits the deposits
         while True:
             status, body = api.call("GET", "/api/v1/wallet/listbalances", key=key)
-            if status == 200 and sum(1 for row in body["data"] if row["available"] > 0) == len(tokens):
+            if status == 200 and sum(1 for row in body["data"] if row["available"] > 0 and row["coin"] in tokens
+                                     ) == len(tokens):
                 break
             if time.monotonic() > deadline:
                 raise SystemExit(f"deposits not credited within 90 s: {status} {body}")
+            time.sleep(0.5)
+    for _ in range(10):  # honest sells of SOAKX for BTC: what the attacker's BTC buys cross
+        while True:  # (the SOAKX deposit may be credited a pass after the others)
+            status, body = api.call("POST", "/api/v1/trading/place/selllimit", {
+                "market": EXTERNAL_MARKET, "price": "0.01", "amount": "1"}, key=keys[0])
+            if status == 200 or time.monotonic() > deadline:
+                need((status, body), "external sell")
+                break
             time.sleep(0.5)
     return market_ids, tokens, keys[:-1], accounts[:-1], keys[-1], eth_key
 

@@ -243,6 +243,26 @@ def post(client, path: str, body, headers=None):
         body, (str, bytes)) else body)
 
 
+def is_dialect_error(dialect: str, body) -> bool:
+    """Is `body` an error in `dialect`'s documented shape (and not Chalice's or API Gateway's)?"""
+    if not isinstance(body, dict) or set(body) == {"Code", "Message"}:
+        return False
+    if dialect == "coinbtr":
+        return body.get("success") is False and isinstance(body.get("msg"), dict) and set(body["msg"]) == {
+            "error", "code"}
+    if dialect == "converter":
+        return body.get("error") is True and isinstance(body.get("message"), str)
+    if dialect == "relayer":
+        error = body.get("error")
+        return isinstance(error, dict) and isinstance(error.get("code"), int) and isinstance(error.get("reason"), str)
+    if dialect == "algod":
+        return set(body) == {"message"} and "Missing Authentication Token" not in body["message"]
+    if dialect == "admin":
+        error = body.get("error")
+        return isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str)
+    return set(body) == {"error"} and isinstance(body["error"], str)  # counterparty
+
+
 def wait_until_answering(url: str, *, alive: Callable[[], bool] = lambda: True, headers: dict | None = None,
                          deadline: float = 120.0, probe_timeout: float = 30.0) -> float:
     """Wait until `url` answers any HTTP status; the seconds it took. Generous and bounded:

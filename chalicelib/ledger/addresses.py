@@ -12,6 +12,7 @@ Owners: a ledger account for wallet addresses (purpose `wallet`), or
 from __future__ import annotations
 
 import logging
+import re
 
 from chalicelib import settings
 from chalicelib.errors import Conflict, InvalidInput
@@ -35,6 +36,15 @@ def destination_ok(asset: Asset, destination: str) -> bool:
     pattern = derivation.destination_pattern(asset.name, asset.deposit, asset.token_address,
                                               asset.address_pattern)
     return derivation.valid_destination(destination, pattern)
+
+
+_ETHEREUM = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def canonical_address(address: str) -> str:
+    """The ledger's spelling of an address: an Ethereum address in lower case (the 0x dialect
+    keys its makers so), whatever EIP-55 checksum capitals it came with; others unchanged."""
+    return address.lower() if _ETHEREUM.fullmatch(address) else address
 
 
 def address_key(coin: str, address: str) -> str:

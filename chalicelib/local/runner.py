@@ -41,7 +41,7 @@ from chalice.config import Config
 from chalice.deploy.validate import validate_routes
 from chalice.local import LambdaContext
 
-from chalicelib.local import http_server, jsonlog
+from chalicelib.local import http_server, jsonlog, routing
 from chalicelib.local.dynamodb_local import LocalDatabase
 from chalicelib.local.jsonlog import fields
 from chalicelib.local.stream_poller import StreamPoller
@@ -209,6 +209,8 @@ class Runner:
         self.environ["LAMBDEX_DYNAMODB_ENDPOINT"] = endpoint
         for name, value in DUMMY_AWS.items():
             self.environ.setdefault(name, value)
+        # EMF metric lines only mean something to CloudWatch: off locally unless asked for
+        self.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         for name, value in self._chalice_config().environment_variables.items():
             self.environ.setdefault(name, str(value))
         for name, value in self.settings.passthrough.items():
@@ -275,6 +277,7 @@ class Runner:
 
     def _start_http(self, app_obj: Any, config: Any) -> None:
         validate_routes(app_obj.routes)  # as `chalice local` does: only routes that would deploy
+        routing.install()  # the catch-all /{proxy+} answers unknown paths, as in API Gateway
         server = http_server.serve(app_obj, config, self.settings.host, self.settings.port)
         self.http_server = server
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},

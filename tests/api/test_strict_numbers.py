@@ -117,3 +117,36 @@ def test_a_zeroex_order_that_never_expires_is_placed_with_its_signed_expiry(clie
     assert response.status_code == 201, response.body
     served = json.loads(client.http.get(f"/v0/order/{json.loads(response.body)['orderHash']}").body)
     assert served["expirationUnixTimestampSec"] == expiry
+
+
+def test_sorted_and_unfiltered_lists_read_a_bounded_number_of_items(client, ledger):
+    """Issue 10, item 10: Counterparty `sort=` and an unfiltered SRA `/v0/orders` read at most
+    a bounded number of items (they read the whole list before)."""
+    from tests import support
+
+    setup_market(ledger)
+    limits = []
+
+    def watch(operation, params):
+        if operation == "Query":
+            limits.append(params.get("Limit"))
+
+    with support.hook(watch):
+        assert client.http.get("/assets/ZRX/balances?sort=-quantity").status_code == 200
+        assert client.http.get("/assets/ZRX/orders?status=all&sort=tx_index").status_code == 200
+    assert limits and all(limit is not None and limit <= 5000 for limit in limits), limits
+    from chalicelib.api import relayer
+
+    assert relayer.MAX_SRA_READ == 2000
+    fund(ledger, addr(ALICE), "ZRX", 10**20)
+    for salt in range(5):
+        order = make_order(ALICE, ZRX, 10**18, WETH, 10**17, ledger, salt=salt + 1)
+        assert client.http.post("/v0/order", headers={"Content-Type": "application/json"},
+                                body=json.dumps(order)).status_code == 201
+    original = relayer.MAX_SRA_READ
+    relayer.MAX_SRA_READ = 3
+    try:
+        assert len(json.loads(client.http.get("/v0/orders").body)) == 3
+    finally:
+        relayer.MAX_SRA_READ = original
+    assert len(json.loads(client.http.get("/v0/orders").body)) == 5

@@ -110,6 +110,31 @@ def test_counters_count_from_one_per_name(backend):
     assert backend.counters.next_id("pair") == 1
 
 
+def test_stage_create_puts_the_market_and_its_pair_guard(backend):
+    tx = backend.new_tx()
+    backend.markets.stage_create(tx, market(number=1))
+    assert backend.markets.market_of_pair("ZRX", "WETH") is None  # nothing before the commit
+    tx.commit("market:ZRX-WETH", "market", "ZRX-WETH", 1)
+    assert backend.markets.get("ZRX-WETH") == market(number=1)
+    assert backend.markets.market_of_pair("ZRX", "WETH") == backend.markets.market_of_pair("WETH", "ZRX") == "ZRX-WETH"
+    assert backend.markets.market_of_pair("ZRX", "DAI") is None
+
+
+def test_stage_create_refuses_the_reverse_and_the_same_id_and_writes_nothing(backend):
+    from chalicelib.errors import AlreadyExists
+
+    tx = backend.new_tx()
+    backend.markets.stage_create(tx, market())
+    tx.commit("market:ZRX-WETH", "market", "ZRX-WETH", 1)
+    for attempt in (market("WETH-ZRX"), market(fee="0.5")):
+        tx = backend.new_tx()
+        backend.markets.stage_create(tx, attempt)
+        with pytest.raises(AlreadyExists):
+            tx.commit(f"market:{attempt.id}:{attempt.fee}", "market", attempt.id, 2)
+    assert [m.id for m in backend.markets.list()] == ["ZRX-WETH"]
+    assert backend.markets.get("ZRX-WETH").fee == "0"
+
+
 def test_failures_are_counted_without_touching_seq_and_cleared(backend):
     backend.markets.create(market(seq=4))
     assert backend.markets.record_failure("ZRX-WETH", "scheduler: fills: RuntimeError: boom") == 1

@@ -243,8 +243,8 @@ def test_placement_survives_conflicts_throttles_and_a_lost_answer(client, zrx_we
 
 def test_placement_under_lasting_contention_is_busy_not_a_500(client, zrx_weth):
     ledger = zrx_weth
-    post(client, "/admin/apikeys", {"account": "alice", "scopes": ["trade"]})
-    key = body(post(client, "/admin/apikeys", {"account": "alice", "scopes": ["read", "trade"]}))["key"]
+    post(client, "/admin/apikeys", {"public": True, "account": "alice", "scopes": ["trade"]})
+    key = body(post(client, "/admin/apikeys", {"public": True, "account": "alice", "scopes": ["read", "trade"]}))["key"]
     fund(client, ledger, ("alice", "ZRX", 100))
 
     def conflict(operation, params):

@@ -1,7 +1,10 @@
 """The markets table: one item per market, its configuration and its serial state.
 
 Keys: `id` ("BASE-QUOTE"). Index `all_markets` (hash `kind` = "market", range `id`) lists
-them without a Scan. `seq` orders every settlement of a market: a settling transaction
+them without a Scan. One market per pair of assets: `stage_create` also puts a guard item
+per pair (`market_pair#A#B`, the names sorted, in the counters table) naming the market, in
+the same transaction, so a market and its reverse can never both exist;
+`market_of_pair` reads it. `seq` orders every settlement of a market: a settling transaction
 conditions on the `seq` it read and increments it (`stage_advance`).
 """
 
@@ -11,7 +14,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from chalicelib.errors import AlreadyExists
 from chalicelib.ledger import db, store
+from chalicelib.ledger.models import Counter
 from chalicelib.ledger.models import Market as MarketItem
 from chalicelib.ledger.stores.memory import MemoryLedger, MemoryTx
 
@@ -49,6 +54,13 @@ class MarketStore(Protocol):
     def create(self, market: Market) -> bool:
         """Put the market unless its id exists; False when it does."""
 
+    def stage_create(self, tx: Any, market: Market) -> None:
+        """Add the market and its pair's guard to `tx`; the commit raises `AlreadyExists`
+        when the id, or any market of the same two assets (its reverse), exists."""
+
+    def market_of_pair(self, asset_a: str, asset_b: str) -> str | None:
+        """The id of the market trading these two assets (in either order), or None."""
+
     def update(self, market_id: str, changes: dict[str, Any]) -> Market | None:
         """Change `EDITABLE` fields of an existing market; None when there is no such market."""
 
@@ -67,6 +79,11 @@ class MarketStore(Protocol):
         """Add to `tx` the change of `EDITABLE` fields of an existing market (an operator's
         change, committed with its journal entry); the commit raises `store.StaleRead` if
         the market is gone."""
+
+
+def pair_key(asset_a: str, asset_b: str) -> str:
+    first, second = sorted((asset_a, asset_b))
+    return f"market_pair#{first}#{second}"
 
 
 def _check_editable(changes: dict[str, Any]) -> None:
@@ -90,6 +107,22 @@ class DynamoMarkets:
     def create(self, market: Market) -> bool:
         item = MarketItem(**dataclasses.asdict(market))
         return store.write_if(lambda: item.save(condition=MarketItem.id.does_not_exist()))
+
+    def stage_create(self, tx: store.Tx, market: Market) -> None:
+        tx.put(MarketItem(**dataclasses.asdict(market)), condition=MarketItem.id.does_not_exist(),
+               on_fail=AlreadyExists(f"market {market.id} already exists"))
+        tx.put(Counter(pair_key(market.base, market.quote), value=0, market=market.id),
+               condition=Counter.name.does_not_exist(),
+               on_fail=AlreadyExists(f"a market already trades {market.base} against {market.quote}"))
+
+    def market_of_pair(self, asset_a: str, asset_b: str) -> str | None:
+        key = pair_key(asset_a, asset_b)
+        if not db.is_key(key):
+            return None
+        try:
+            return Counter.get(key).market
+        except Counter.DoesNotExist:
+            return None
 
     def update(self, market_id: str, changes: dict[str, Any]) -> Market | None:
         _check_editable(changes)
@@ -159,6 +192,23 @@ class MemoryMarkets:
                 return False
             self._markets[market.id] = market
             return True
+
+    def stage_create(self, tx: MemoryTx, market: Market) -> None:
+        def check() -> Exception | None:
+            if market.id in self._markets:
+                return AlreadyExists(f"market {market.id} already exists")
+            if self.market_of_pair(market.base, market.quote) is not None:
+                return AlreadyExists(f"a market already trades {market.base} against {market.quote}")
+            return None
+
+        def apply() -> None:
+            self._markets[market.id] = market
+
+        tx.stage(check, apply)
+
+    def market_of_pair(self, asset_a: str, asset_b: str) -> str | None:
+        wanted = {asset_a, asset_b}
+        return next((m.id for m in self._markets.values() if {m.base, m.quote} == wanted), None)
 
     def update(self, market_id: str, changes: dict[str, Any]) -> Market | None:
         _check_editable(changes)

@@ -322,7 +322,7 @@ def cancel_open_orders(action, clock: Clock, *, source: str | None = None, marke
         def query(start):
             return Order.open_by_source.query(source, limit=limit, last_evaluated_key=start)
 
-        keys = {"market", "tx_hash", "source", "book_key"}
+        keys = paging.key_types(Order, "market", "tx_hash", "source", "book_key")
     else:
         market_row = find_market(market or "")
         if market_row is None:
@@ -331,8 +331,9 @@ def cancel_open_orders(action, clock: Clock, *, source: str | None = None, marke
         def query(start):
             return Order.book.query(market_row.id, limit=limit, last_evaluated_key=start, consistent_read=True)
 
-        keys = {"market", "tx_hash", "book_key"}
-    found = paging.page(query, keys, limit, cursor)
+        keys = paging.key_types(Order, "market", "tx_hash", "book_key")
+    found = paging.page(query, keys, limit, cursor, fixed={"source": source} if source is not None
+                        else {"market": market_row.id})
     cancelled = []
     for order in found.rows:
         try:
@@ -353,10 +354,12 @@ def admin_orders(limit: int, cursor: str | None, source: str | None, market: str
         if not db.is_key(source):
             raise InvalidInput("not an account", field="account")
         return paging.page(lambda start: Order.by_source.query(
-            source, scan_index_forward=False, last_evaluated_key=start), {"market", "tx_hash", "source", "tx_index"},
-            limit, cursor, keep)
+            source, scan_index_forward=False, last_evaluated_key=start),
+        paging.key_types(Order, "market", "tx_hash", "source", "tx_index"),
+            limit, cursor, keep, fixed={"source": source})
     found = find_market(market or "")
     if found is None:
         raise NotFound(f"no market {market!r}")
     return paging.page(lambda start: Order.book.query(found.id, last_evaluated_key=start, consistent_read=True),
-                       {"market", "tx_hash", "book_key"}, limit, cursor, keep)
+                       paging.key_types(Order, "market", "tx_hash", "book_key"), limit, cursor, keep,
+                       fixed={"market": found.id})

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ("cold_start.py", "calls_per_route.py", "settlement_cost.py", "match_latency.py")
+BENCHMARKS = ("cold_start.py", "calls_per_route.py", "settlement_cost.py", "match_latency.py", "cpu_cost.py")
+TIMEOUTS = {"cpu_cost.py": 330}  # seconds; the others 240 (cpu_cost runs DynamoDB Local, then moto)
 
 
 def main() -> int:
@@ -17,7 +18,8 @@ def main() -> int:
         print(f"\n======== bench/{name} ========", flush=True)
         started = time.perf_counter()
         try:
-            code = subprocess.run([sys.executable, str(ROOT / "bench" / name)], cwd=ROOT, timeout=240).returncode
+            code = subprocess.run([sys.executable, str(ROOT / "bench" / name)], cwd=ROOT,
+                                  timeout=TIMEOUTS.get(name, 240)).returncode
         except subprocess.TimeoutExpired:
             code = "timeout"
         print(f"-------- bench/{name}: exit {code}, {time.perf_counter() - started:.1f} s", flush=True)

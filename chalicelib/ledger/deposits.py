@@ -13,11 +13,12 @@ import logging
 from dataclasses import dataclass
 
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.ledger import counters, store
+from chalicelib.ledger import addresses, counters, store
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
-from chalicelib.ledger.models import Deposit, DepositAddress
+from chalicelib.ledger.models import Deposit
 from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.deposit_addresses import DepositAddress
 
 log = logging.getLogger("lambdex.deposits")
 
@@ -159,26 +160,19 @@ def resolve_owner(deposit: Deposit, asset: Asset) -> tuple[str | None, str]:
     if asset.deposit == "memo":
         if not deposit.memo:
             return deposit.to_account, ""
-        target = _deposit_address(f"{asset.name}#memo#{deposit.memo}")
+        target = addresses.of_memo(asset.name, deposit.memo)
         if target is None:
             return None, f"unknown memo {deposit.memo!r}"
         return target.owner, ""
-    target = _deposit_address(f"{asset.name}#{deposit.address}")
+    target = addresses.of_address(asset.name, deposit.address) if deposit.address else None
     return (target.owner if target else deposit.address), ""
 
 
 def deposit_target(deposit: Deposit, asset: Asset) -> DepositAddress | None:
     """The registered deposit address (or memo) the deposit was sent to, if any."""
     if asset.deposit == "memo":
-        return _deposit_address(f"{asset.name}#memo#{deposit.memo}") if deposit.memo else None
-    return _deposit_address(f"{asset.name}#{deposit.address}")
-
-
-def _deposit_address(key: str) -> DepositAddress | None:
-    try:
-        return DepositAddress.get(key)
-    except DepositAddress.DoesNotExist:
-        return None
+        return addresses.of_memo(asset.name, deposit.memo) if deposit.memo else None
+    return addresses.of_address(asset.name, deposit.address) if deposit.address else None
 
 
 def credit(deposit: Deposit, owner: str, clock: Clock) -> None:

@@ -19,12 +19,15 @@ from chalicelib.api.docs import docs
 from chalicelib.api.relayer import relayer
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
+from chalicelib.realtime import handlers as realtime
+from chalicelib.realtime import publisher
 
 logs.configure(settings.get("LAMBDEX_LOG_LEVEL"))
 log = logging.getLogger("lambdex.http")
 
 app = Chalice(app_name="lambdex", configure_logs=False)
 app.api.binary_types.append("application/msgpack")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 
 @app.middleware("http")
@@ -56,3 +59,26 @@ def match_orders(event):
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def run_scheduler(event):
     return scheduler.run(clock())
+
+
+# -- realtime (docs/realtime.md): the WebSocket API and the publisher on the orders and matches
+# streams (the matches stream's mapping is added to this function in infra/stack.json).
+
+@app.on_ws_connect()
+def websocket_connect(event):
+    return realtime.connect(event.to_dict(), clock())
+
+
+@app.on_ws_message()
+def websocket_message(event):
+    return realtime.message(event.to_dict(), clock())
+
+
+@app.on_ws_disconnect()
+def websocket_disconnect(event):
+    return realtime.disconnect(event.to_dict())
+
+
+@app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="LATEST")
+def publish_realtime(event):
+    return publisher.handle(event.to_dict(), clock())

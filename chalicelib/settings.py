@@ -54,6 +54,9 @@ SETTINGS = (
     Setting("LAMBDEX_ORDERS_STREAM_ARN",
             "arn:aws:dynamodb:us-east-1:000000000000:table/lambdex-local-orders/stream/local",
             "stream of the orders table (set by the deployment; the local runner polls it itself)"),
+    Setting("LAMBDEX_WS_ENDPOINT", "",
+            "Management API endpoint of the WebSocket API, https://{api-id}.execute-api.{region}.amazonaws.com/{stage} "
+            "(set by the deployment; the local runner serves its own)"),
     Setting("LAMBDEX_ADDRESS_SEED", "local-address-seed-change-me",
             "secret seed of deposit address and memo derivation (HMAC-SHA256 key)"),
     Setting("LAMBDEX_DEPOSIT_ACCOUNT", "lambdex",

@@ -38,7 +38,8 @@ STACK = ROOT / "infra" / "stack.json"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 
 # Logical ids Chalice 1.34 gives the functions of app.py (checked by tests/unit/test_packaging.py).
-FUNCTIONS = ("APIHandler", "MatchOrders", "RunScheduler")
+FUNCTIONS = ("APIHandler", "MatchOrders", "RunScheduler", "PublishRealtime", "WebsocketConnect", "WebsocketMessage",
+             "WebsocketDisconnect")
 STREAM_EVENT = ("MatchOrders", "MatchOrdersDynamodbEventSource")
 
 

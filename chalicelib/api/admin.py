@@ -1,4 +1,6 @@
-"""Operator routes: assets, markets, converter pairs, API keys, observed deposits.
+"""Operator routes: assets, markets, converter pairs, API keys, observed deposits, and
+the lifecycle changes (docs/admin.md): each of those names its operator
+(`X-Lambdex-Operator`) and a `reason`, journaled with the change.
 
 Every route needs `Authorization: Bearer <LAMBDEX_ADMIN_TOKEN>`. Errors are
 `{"error": {"code", "message", "field"?}}` with a 4xx status.
@@ -14,11 +16,36 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib import settings
-from chalicelib.api.common import errors_as, is_number, json_body, json_response, parse, query_params
-from chalicelib.api.render import asset_row, deposit_row, market_row, pair_row
+from chalicelib.api.common import errors_as, int_param, is_number, json_body, json_response, parse, query_params
+from chalicelib.api.render import (
+    action_row,
+    api_key_row,
+    asset_row,
+    balance_row,
+    conversion_row,
+    deposit_row,
+    market_row,
+    order_row,
+    pair_row,
+    transfer_row,
+    withdrawal_row,
+)
 from chalicelib.auth import apikeys
 from chalicelib.errors import InvalidInput, LedgerError, NotFound, Unauthorized
-from chalicelib.ledger import amounts, assets, deposits, markets, pairs
+from chalicelib.ledger import (
+    actions,
+    amounts,
+    assets,
+    balances,
+    chain,
+    conversions,
+    deposits,
+    markets,
+    orders,
+    paging,
+    pairs,
+    withdrawals,
+)
 from chalicelib.ledger.clock import current as clock
 
 admin = Blueprint(__name__)
@@ -236,7 +263,8 @@ def list_pairs():
 def create_api_key():
     spec = parse(ApiKeyIn, body())
     key, record = apikeys.create_key(spec.account, list(spec.scopes), clock().now_us(), spec.label)
-    return json_response({"key": key, "account": record.account, "scopes": record.scopes, "label": record.label}, 201)
+    return json_response({"key": key, "id": record.key_hash, "account": record.account, "scopes": record.scopes,
+                          "label": record.label}, 201)
 
 
 @admin.route("/admin/apikeys", methods=["GET"])
@@ -246,10 +274,7 @@ def list_api_keys():
     account = query_params(admin.current_request).get("account")
     if not account:
         raise InvalidInput("give ?account=", field="account")
-    return json_response([
-        {"key_hash": k.key_hash[:12], "account": k.account, "scopes": k.scopes, "label": k.label}
-        for k in apikeys.keys_of(account)
-    ])
+    return json_response([api_key_row(k) for k in apikeys.keys_of(account)])
 
 
 # -- observed deposits --------------------------------------------------------
@@ -296,3 +321,231 @@ def get_deposit(coin, txid, vout):
     if deposit is None:
         raise NotFound("no such deposit")
     return json_response(deposit_row(deposit, asset))
+
+
+# -- lifecycle: who and why ---------------------------------------------------------
+
+OPERATOR_HEADER = "x-lambdex-operator"
+
+
+class ReasonIn(Strict):
+    reason: str = Field(min_length=1, max_length=actions.MAX_REASON)
+
+
+class MarketChangeIn(ReasonIn):
+    fee: str | float | None = None
+    min_amount: Quantity | None = None
+    name: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+
+
+class CancelPageIn(ReasonIn):
+    limit: int = Field(default=50, ge=1, le=paging.MAX_LIMIT)
+    cursor: str | None = Field(default=None, max_length=paging.MAX_CURSOR_CHARS)
+
+
+class RefundIn(ReasonIn):
+    address: str = Field(min_length=1, max_length=200)
+    memo: str | None = Field(default=None, max_length=500)
+
+
+def change(model: type[ReasonIn]) -> tuple[ReasonIn, actions.Action]:
+    """The parsed body and the operator's action (token, then operator header, then body)."""
+    data = body()
+    operator = admin.current_request.headers.get(OPERATOR_HEADER)
+    if not operator:
+        raise InvalidInput("name the operator in the X-Lambdex-Operator header", field="operator")
+    spec = parse(model, data)
+    return spec, actions.Action(operator.strip(), spec.reason)
+
+
+def listing(params: dict[str, str], allowed: tuple[str, ...]) -> tuple[int, str | None]:
+    unknown = sorted(set(params) - {"limit", "cursor", *allowed})
+    if unknown:
+        raise InvalidInput(f"unknown parameter {unknown[0]!r}; filters are {list(allowed)}", field=unknown[0])
+    return int_param(params, "limit", 50, 1, paging.MAX_LIMIT), params.get("cursor") or None
+
+
+def page_response(found: paging.Page, render) -> object:
+    return json_response({"items": [render(r) for r in found.rows], "cursor": found.cursor})
+
+
+def deposit_key_of(coin: str, txid: str, vout: str) -> str:
+    if not is_number(vout, 10) or int(vout) >= 2**32:
+        raise InvalidInput("vout must be an integer from 0 to 2^32-1", field="vout")
+    return deposits.deposit_key(assets.get_asset(coin).name, txid, int(vout))
+
+
+@admin.route("/admin/markets/{market_id}", methods=["PATCH"])
+@admin_errors
+def update_market(market_id):
+    """Change a market's fee, minimum amount, name or url."""
+    spec, action = change(MarketChangeIn)
+    market = markets.get_market(market_id, consistent=True)
+    values: dict = {}
+    if spec.fee is not None:
+        values["fee"] = amounts.parse_rate(spec.fee, "fee")
+    if spec.min_amount is not None:
+        base = assets.get_asset(market.base)
+        values["min_amount"] = amounts.to_base_units(spec.min_amount, base.decimals, "min_amount", allow_zero=True)
+    values.update({k: getattr(spec, k) for k in ("name", "url") if k in spec.model_fields_set})
+    return json_response(market_row(markets.change_market(market.id, values, action, clock())))
+
+
+@admin.route("/admin/markets/{market_id}/disable", methods=["POST"])
+@admin_errors
+def disable_market(market_id):
+    """Refuse new orders on a market (every dialect); open orders stay."""
+    _, action = change(ReasonIn)
+    return json_response(market_row(markets.set_enabled(market_id, False, action, clock())))
+
+
+@admin.route("/admin/markets/{market_id}/enable", methods=["POST"])
+@admin_errors
+def enable_market(market_id):
+    """Take orders on a market again."""
+    _, action = change(ReasonIn)
+    return json_response(market_row(markets.set_enabled(market_id, True, action, clock())))
+
+
+@admin.route("/admin/apikeys/{key_id}/revoke", methods=["POST"])
+@admin_errors
+def revoke_api_key(key_id):
+    """Revoke an API key: it stops authenticating."""
+    _, action = change(ReasonIn)
+    return json_response(api_key_row(apikeys.operator_revoke(key_id, action, clock())))
+
+
+@admin.route("/admin/apikeys/{key_id}/rotate", methods=["POST"])
+@admin_errors
+def rotate_api_key(key_id):
+    """Replace an API key by a new one (same account, scopes, label); the old one is revoked."""
+    _, action = change(ReasonIn)
+    key, record = apikeys.rotate_key(key_id, action, clock())
+    return json_response({"key": key, **api_key_row(record)}, 201)
+
+
+@admin.route("/admin/balances/{address}/{asset}/freeze", methods=["POST"])
+@admin_errors
+def freeze_balance(address, asset):
+    """Freeze a balance: nothing can be taken from its available amount."""
+    _, action = change(ReasonIn)
+    return json_response(balance_row(balances.set_frozen(address, asset, True, action, clock())))
+
+
+@admin.route("/admin/balances/{address}/{asset}/unfreeze", methods=["POST"])
+@admin_errors
+def unfreeze_balance(address, asset):
+    """Unfreeze a balance."""
+    _, action = change(ReasonIn)
+    return json_response(balance_row(balances.set_frozen(address, asset, False, action, clock())))
+
+
+@admin.route("/admin/orders", methods=["GET"])
+@admin_errors
+def list_orders():
+    """An account's orders (newest first, any status) or a market's open orders."""
+    require_admin()
+    params = query_params(admin.current_request)
+    limit, cursor = listing(params, ("account", "market", "status"))
+    status = params.get("status")
+    if status is not None and status not in orders.STATUSES:
+        raise InvalidInput(f"status is one of {list(orders.STATUSES)}", field="status")
+    if bool(params.get("account")) == bool(params.get("market")):
+        raise InvalidInput("give account or market", field="account")
+    return page_response(orders.admin_orders(limit, cursor, params.get("account"), params.get("market"), status),
+                         order_row)
+
+
+@admin.route("/admin/orders/{tx_hash}/cancel", methods=["POST"])
+@admin_errors
+def cancel_one_order(tx_hash):
+    """Cancel one open order (its locked remainder returns to its owner)."""
+    _, action = change(ReasonIn)
+    return json_response(order_row(orders.admin_cancel(tx_hash, action, clock())))
+
+
+@admin.route("/admin/accounts/{account}/orders/cancel", methods=["POST"])
+@admin_errors
+def cancel_account_orders(account):
+    """Cancel a page of an account's open orders; repeat with the cursor until it is null."""
+    spec, action = change(CancelPageIn)
+    done, cursor = orders.cancel_open_orders(action, clock(), source=account, limit=spec.limit, cursor=spec.cursor)
+    return json_response({"cancelled": [o.tx_hash for o in done], "cursor": cursor})
+
+
+@admin.route("/admin/markets/{market_id}/orders/cancel", methods=["POST"])
+@admin_errors
+def cancel_market_orders(market_id):
+    """Cancel a page of a market's open orders; repeat with the cursor until it is null."""
+    spec, action = change(CancelPageIn)
+    done, cursor = orders.cancel_open_orders(action, clock(), market=market_id, limit=spec.limit,
+                                             cursor=spec.cursor)
+    return json_response({"cancelled": [o.tx_hash for o in done], "cursor": cursor})
+
+
+@admin.route("/admin/deposits/{coin}/{txid}/{vout}/reject", methods=["POST"])
+@admin_errors
+def reject_deposit(coin, txid, vout):
+    """Never credit a new deposit: it ends inv with the reason."""
+    _, action = change(ReasonIn)
+    key = deposit_key_of(coin, txid, vout)
+    deposit = deposits.reject_deposit(key, action, clock())
+    return json_response(deposit_row(deposit, assets.get_asset(deposit.coin)))
+
+
+@admin.route("/admin/deposits/{coin}/{txid}/{vout}/refund", methods=["POST"])
+@admin_errors
+def refund_deposit(coin, txid, vout):
+    """Send a deposit back (new, inv or credited; a credited one is taken back from the owner)."""
+    spec, action = change(RefundIn)
+    key = deposit_key_of(coin, txid, vout)
+    deposit = deposits.refund_deposit(key, spec.address, spec.memo, action, clock())
+    return json_response(deposit_row(deposit, assets.get_asset(deposit.coin)))
+
+
+@admin.route("/admin/withdrawals", methods=["GET"])
+@admin_errors
+def list_withdrawals():
+    """Withdrawals, newest first: filter by account, status, coin."""
+    require_admin()
+    params = query_params(admin.current_request)
+    limit, cursor = listing(params, ("account", "status", "coin"))
+    found = withdrawals.list_withdrawals(limit, cursor, account=params.get("account") or None,
+                                         status=params.get("status") or None, coin=params.get("coin") or None)
+    return page_response(found, withdrawal_row)
+
+
+@admin.route("/admin/conversions", methods=["GET"])
+@admin_errors
+def list_conversions():
+    """Conversions, newest first: filter by status, coins, addresses."""
+    require_admin()
+    params = query_params(admin.current_request)
+    limit, cursor = listing(params, ("status", *conversions.ADMIN_CONVERSION_FILTERS))
+    filters = {k: params[k] for k in conversions.ADMIN_CONVERSION_FILTERS if params.get(k)}
+    return page_response(conversions.admin_conversions(limit, cursor, filters, params.get("status") or None),
+                         conversion_row)
+
+
+@admin.route("/admin/transfers", methods=["GET"])
+@admin_errors
+def list_transfers():
+    """Outgoing transfers the chain adapter sent (the local outbox), newest first."""
+    require_admin()
+    params = query_params(admin.current_request)
+    limit, cursor = listing(params, ("coin", "to_address"))
+    return page_response(chain.list_transfers(limit, cursor, params.get("coin") or None,
+                                              params.get("to_address") or None), transfer_row)
+
+
+@admin.route("/admin/actions", methods=["GET"])
+@admin_errors
+def list_actions():
+    """One operator's journaled changes, newest first."""
+    require_admin()
+    params = query_params(admin.current_request)
+    limit, cursor = listing(params, ("operator",))
+    if not params.get("operator"):
+        raise InvalidInput("give ?operator=", field="operator")
+    return page_response(actions.list_actions(params["operator"], limit, cursor), action_row)

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.api import admin, coinbtr_trading, coinbtr_wallet, converter, counterparty, relayer, render
-from chalicelib.ledger import deposits, models, orders
+from chalicelib.ledger import conversions, deposits, models, orders, withdrawals
 
 SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14"
 
@@ -140,8 +140,22 @@ def response_schemas() -> dict[str, dict]:
         "Market": row_schema(models.Market, keys(render.market_row)),
         "Pair": row_schema(models.CoinPair, keys(render.pair_row)),
         "Deposit": row_schema(models.Deposit, keys(render.deposit_row), amount="s"),
-        "ApiKeyCreated": obj("key account scopes:[s] label:s?"),
-        "ApiKeyRow": obj("key_hash account scopes:[s] label:s?"),
+        "ApiKeyCreated": obj("key id account scopes:[s] label:s?"),
+        "ApiKeyRow": row_schema(models.ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
+        "ApiKeyRotated": {**row_schema(models.ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
+                          "properties": {"key": t("s"), **row_schema(
+                              models.ApiKey, keys(render.api_key_row), id="s", key_hash="s")["properties"]}},
+        "Balance": row_schema(models.Balance, keys(render.balance_row), frozen="b"),
+        "Order": row_schema(models.Order, keys(render.order_row)),
+        "Withdrawal": row_schema(models.Withdrawal, keys(render.withdrawal_row)),
+        "Conversion": row_schema(models.Conversion, keys(render.conversion_row)),
+        "Transfer": row_schema(models.OutboxTransfer, keys(render.transfer_row)),
+        "Action": row_schema(models.JournalEntry, keys(render.action_row)),
+        "CancelPage": {"type": "object", "required": ["cancelled", "cursor"], "properties": {
+            "cancelled": t("[s]"), "cursor": t("s?")}},
+        **{f"{name}Page": {"type": "object", "required": ["items", "cursor"], "properties": {
+            "items": array(f"#{name}"), "cursor": t("s?")}}
+           for name in ("Order", "Withdrawal", "Conversion", "Transfer", "Action")},
         # Counterparty
         "CpBalance": obj("address asset quantity:i"),
         "CpAsset": row_schema(models.Asset, keys(counterparty.asset_info), asset="s", divisible="b"),
@@ -203,6 +217,10 @@ def response_schemas() -> dict[str, dict]:
 BODIES: dict[str, type[BaseModel]] = {  # view function name -> the model its body is parsed with
     "create_asset": admin.AssetIn, "create_market": admin.MarketIn, "create_pair": admin.PairIn,
     "create_api_key": admin.ApiKeyIn, "post_deposit": admin.DepositIn,
+    "update_market": admin.MarketChangeIn, "refund_deposit": admin.RefundIn,
+    **dict.fromkeys(("cancel_account_orders", "cancel_market_orders"), admin.CancelPageIn),
+    **dict.fromkeys(("disable_market", "enable_market", "revoke_api_key", "rotate_api_key", "freeze_balance",
+                     "unfreeze_balance", "cancel_one_order", "reject_deposit"), admin.ReasonIn),
     **dict.fromkeys(("place_buy_limit", "place_sell_limit", "place_buy_limit_alias", "place_sell_limit_alias"),
                     coinbtr_trading.PlaceIn),
     "cancel": coinbtr_trading.IdIn, "get_open_order": coinbtr_trading.IdIn, "get_transaction": coinbtr_trading.IdIn,
@@ -232,6 +250,8 @@ RELAYER_PAGE = [q("page", {"type": "integer", "minimum": 1, "maximum": 10_000}),
                 q("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, description="SRA v0 spelling")]
 ADDRESS = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}
 MARKET = q("market", required=True, description="market id, e.g. ZRX-WETH")
+ADMIN_LIMIT = q("limit", {"type": "integer", "minimum": 1, "maximum": 100}, description="default 50")
+CURSOR = q("cursor", description="from the previous page; absent for the first")
 
 
 def enum(*values: str) -> dict:
@@ -241,6 +261,13 @@ def enum(*values: str) -> dict:
 QUERY: dict[str, list[dict]] = {  # view function name -> its query parameters
     "list_api_keys": [q("account", required=True)],
     "list_pending_deposits": [q("status", enum("new", "mapped"))],
+    "admin.list_orders": [ADMIN_LIMIT, CURSOR, q("account"), q("market"), q("status", enum(*orders.STATUSES))],
+    "admin.list_withdrawals": [ADMIN_LIMIT, CURSOR, q("account"), q("coin"),
+                               q("status", enum(*withdrawals.WITHDRAWAL_STATUSES))],
+    "admin.list_conversions": [ADMIN_LIMIT, CURSOR, q("status", enum(*conversions.CONVERSION_STATUSES)),
+                               *(q(f) for f in conversions.ADMIN_CONVERSION_FILTERS)],
+    "admin.list_transfers": [ADMIN_LIMIT, CURSOR, q("coin"), q("to_address")],
+    "admin.list_actions": [ADMIN_LIMIT, CURSOR, q("operator", required=True)],
     "address_balances": CP_LIST,
     "asset_balances": CP_LIST,
     "asset_orders": [*CP_LIST, q("status", enum(*orders.STATUSES, "all"), description="default open")],
@@ -284,6 +311,15 @@ RESPONSES: dict[str, tuple[int, dict]] = {  # view function name -> (status, bod
     "create_api_key": ok("#ApiKeyCreated", 201), "list_api_keys": ok("[#ApiKeyRow]"),
     "post_deposit": ok("#Deposit", 201), "list_pending_deposits": ok("[#Deposit]"),
     "admin.get_deposit": ok("#Deposit"),
+    **dict.fromkeys(("update_market", "disable_market", "enable_market"), ok("#Market")),
+    "revoke_api_key": ok("#ApiKeyRow"), "rotate_api_key": ok("#ApiKeyRotated", 201),
+    **dict.fromkeys(("freeze_balance", "unfreeze_balance"), ok("#Balance")),
+    "cancel_one_order": ok("#Order"),
+    **dict.fromkeys(("cancel_account_orders", "cancel_market_orders"), ok("#CancelPage")),
+    **dict.fromkeys(("reject_deposit", "refund_deposit"), ok("#Deposit")),
+    "admin.list_orders": ok("#OrderPage"), "admin.list_withdrawals": ok("#WithdrawalPage"),
+    "admin.list_conversions": ok("#ConversionPage"), "admin.list_transfers": ok("#TransferPage"),
+    "admin.list_actions": ok("#ActionPage"),
     "address_balances": ok("[#CpBalance]"), "asset_balances": ok("[#CpBalance]"),
     "asset_information": ok("[#CpAsset]"), "asset_orders": ok("[#CpOrder]"),
     "order_information": ok("[#CpOrder]"), "order_matches": ok("[#CpMatch]"),

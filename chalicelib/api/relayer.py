@@ -547,14 +547,7 @@ def orderbook():
         if not (sra_base and sra_quote):
             field = "quoteTokenAddress" if sra_base else "baseTokenAddress"
             raise invalid(field, REQUIRED, "Required field")
-        tm = tokens.market_of_tokens(sra_base, sra_quote, "baseTokenAddress")
-        bid_side, ask_side = ("buy", "sell") if tm.base.token_address == sra_base else ("sell", "buy")
-        bids = [o for o in tokens.book_depth(tm.market.id, bid_side, depth) if o.signed_order is not None]
-        asks = [o for o in tokens.book_depth(tm.market.id, ask_side, depth) if o.signed_order is not None]
-        return json_response({
-            "bids": [sra_order(o) for o in paged(_sra_book_sorted(bids), page, per_page)],
-            "asks": [sra_order(o) for o in paged(_sra_book_sorted(asks), page, per_page)],
-        })
+        return json_response(sra_orderbook(sra_base, sra_quote, page, per_page))
     pair = params.get("pair")
     if not pair:
         raise invalid("pair", REQUIRED, "Required field (a market id such as ZRX-WETH, or a token address)")
@@ -563,6 +556,20 @@ def orderbook():
     asks = book_sorted(tokens.book_depth(tm.market.id, "sell", depth), descending=False)
     return json_response({"bids": [udex_order(o, tm) for o in paged(bids, page, per_page)],
                           "asks": [udex_order(o, tm) for o in paged(asks, page, per_page)]})
+
+
+def sra_orderbook(sra_base: str, sra_quote: str, page: int = 1, per_page: int = 100) -> dict[str, list]:
+    """SRA v0's order book of a token pair: signed orders; bids buy the client's base token.
+    Also the snapshot of the WebSocket `orderbook` channel (chalicelib/realtime)."""
+    depth = page * per_page
+    tm = tokens.market_of_tokens(sra_base, sra_quote, "baseTokenAddress")
+    bid_side, ask_side = ("buy", "sell") if tm.base.token_address == sra_base else ("sell", "buy")
+    bids = [o for o in tokens.book_depth(tm.market.id, bid_side, depth) if o.signed_order is not None]
+    asks = [o for o in tokens.book_depth(tm.market.id, ask_side, depth) if o.signed_order is not None]
+    return {
+        "bids": [sra_order(o) for o in paged(_sra_book_sorted(bids), page, per_page)],
+        "asks": [sra_order(o) for o in paged(_sra_book_sorted(asks), page, per_page)],
+    }
 
 
 def _sra_book_sorted(found: list[Order]) -> list[Order]:

@@ -9,11 +9,13 @@ container), it stops working here within that time.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from chalicelib import settings
-from chalicelib.errors import InvalidInput, NotFound
-from chalicelib.ledger import cache, stores
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.ledger import actions, cache, stores
+from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.stores.api_keys import ApiKey
 
 SCOPES = ("read", "trade", "withdraw")
@@ -57,3 +59,47 @@ def revoke_key(hashed: str, now_us: int, account: str | None = None) -> ApiKey:
 
 def keys_of(account: str) -> list[ApiKey]:
     return stores.api_keys().of_account(account)
+
+
+# -- operator changes, journaled with who and why ---------------------------------------
+
+def get_key(hashed: str) -> ApiKey:
+    """By the SHA-256 hex of the key (the `id` the admin listing shows), revoked or not."""
+    if not re.fullmatch("[0-9a-fA-F]{64}", hashed):
+        raise InvalidInput("a key id is the 64 hex characters of its SHA-256", field="key_id")
+    record = stores.api_keys().get(hashed.lower())
+    if record is None:
+        raise NotFound(f"no API key {hashed}")
+    return record
+
+
+def operator_revoke(hashed: str, action: actions.Action, clock: Clock) -> ApiKey:
+    """An operator revokes a key: 409 if it was revoked before."""
+    record = get_key(hashed)
+    if record.revoked:
+        raise Conflict(f"API key {hashed} was revoked before", field="key_id")
+    tx = stores.new_tx()
+    stores.api_keys().stage_revoke(tx, record.key_hash, clock.now_us(), None,
+                                   Conflict(f"API key {hashed} was revoked meanwhile", field="key_id"))
+    actions.commit(tx, "apikey_revoke", record.key_hash, action, clock)
+    cache.forget("apikey", record.key_hash)
+    return get_key(record.key_hash)
+
+
+def rotate_key(hashed: str, action: actions.Action, clock: Clock) -> tuple[str, ApiKey]:
+    """A new key with the same account, scopes and label; the old one is revoked in the
+    same transaction, so exactly one of the two works at any moment."""
+    old = get_key(hashed)
+    if old.revoked:
+        raise Conflict(f"API key {hashed} is revoked: create a new one", field="key_id")
+    key = "lx_" + secrets.token_urlsafe(32)
+    now = clock.now_us()
+    new = ApiKey(key_hash(key), account=old.account, scopes=old.scopes, created_us=now, label=old.label)
+    tx = stores.new_tx()
+    stores.api_keys().stage_create(tx, new)
+    stores.api_keys().stage_revoke(tx, old.key_hash, now, new.key_hash,
+                                   Conflict(f"API key {hashed} was revoked meanwhile", field="key_id"))
+    actions.commit(tx, "apikey_rotate", old.key_hash, action, clock)
+    cache.forget("apikey", old.key_hash)
+    cache.forget("apikey", new.key_hash)
+    return key, new

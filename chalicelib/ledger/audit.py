@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # Entries whose postings bring value in or take it out; every other kind only moves it.
-EXTERNAL_KINDS = {"issue", "deposit", "withdraw", "withdraw_refund", "conversion_in"}
+EXTERNAL_KINDS = {"issue", "deposit", "withdraw", "withdraw_refund", "conversion_in", "deposit_refund"}
 
 
 @dataclass

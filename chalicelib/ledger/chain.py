@@ -93,3 +93,15 @@ def outbox(transfer_id: str) -> OutboxTransfer | None:
         return OutboxTransfer.get(transfer_id, consistent_read=True)
     except OutboxTransfer.DoesNotExist:
         return None
+
+
+def list_transfers(limit: int, cursor: str | None, coin: str | None = None, to_address: str | None = None):
+    """What the local adapter sent, newest first (the admin listing of the outbox)."""
+    from chalicelib.ledger import paging
+
+    def keep(t: OutboxTransfer) -> bool:
+        return (coin is None or t.coin == coin.upper()) and (to_address is None or t.to_address == to_address)
+
+    return paging.page(lambda start: OutboxTransfer.all_transfers.query(
+        "transfer", scan_index_forward=False, last_evaluated_key=start), {"id", "kind", "created_us"},
+        limit, cursor, keep)

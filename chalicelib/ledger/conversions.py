@@ -224,3 +224,31 @@ def _page(rows, limit: int, offset: int) -> list:
         if index >= offset:
             out.append(row)
     return out
+
+
+CONVERSION_STATUSES = ("queued", "sending", "sent")
+ADMIN_CONVERSION_FILTERS = ("to_address", "to_coin", "from_coin", "from_address")
+
+
+def admin_conversions(limit: int, cursor: str | None, filters: dict[str, str], status: str | None = None):
+    """Newest first; the first filter given picks the index, the others (and status) filter."""
+    from chalicelib.errors import InvalidInput
+    from chalicelib.ledger import paging
+
+    if status is not None and status not in CONVERSION_STATUSES:
+        raise InvalidInput(f"status is one of {list(CONVERSION_STATUSES)}", field="status")
+    wanted = {k: (v.upper() if k.endswith("_coin") else v) for k, v in filters.items() if v}
+    indexes = {"to_address": Conversion.by_to_address, "to_coin": Conversion.by_to_coin,
+               "from_coin": Conversion.by_from_coin, "from_address": Conversion.by_from_address}
+    first = next((k for k in ADMIN_CONVERSION_FILTERS if k in wanted), None)
+
+    def keep(c: Conversion) -> bool:
+        return (status is None or c.status == status) and all(getattr(c, k) == v for k, v in wanted.items())
+
+    if first is None:
+        return paging.page(lambda start: Conversion.by_id.query(
+            "conversion", scan_index_forward=False, last_evaluated_key=start), {"deposit_key", "kind", "id"},
+            limit, cursor, keep)
+    return paging.page(lambda start: indexes[first].query(
+        wanted[first], scan_index_forward=False, last_evaluated_key=start), {"deposit_key", first, "id"},
+        limit, cursor, keep)

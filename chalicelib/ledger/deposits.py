@@ -239,3 +239,76 @@ def list_deposits(filters: dict[str, str], limit: int, offset: int) -> list[Depo
         if index >= offset:
             out.append(deposit)
     return out
+
+
+# -- operator changes: reject or refund ----------------------------------------------------
+
+UNCREDITED = ("new", "inv")  # statuses in which the deposit's value never entered a ledger balance
+
+
+def reject_deposit(key: str, action, clock: Clock) -> Deposit:
+    """A `new` deposit is never credited: it ends `inv` with the operator's reason."""
+    from chalicelib.ledger import actions
+
+    deposit = _require(key)
+    if deposit.status != "new":
+        raise Conflict(f"deposit {key} is {deposit.status}: only a new deposit can be rejected", field="status")
+    tx = store.Tx()
+    tx.update(deposit, actions=[
+        Deposit.status.set("inv"), Deposit.error.set(f"rejected by {action.operator}: {action.reason}"),
+        Deposit.processed_at.set(iso_utc(clock.now_us())), Deposit.pending_status.remove(),
+    ], condition=Deposit.status == "new", on_fail=Conflict(f"deposit {key} changed meanwhile", field="status"))
+    actions.commit(tx, "deposit_reject", key, action, clock)
+    return _require(key)
+
+
+def refund_deposit(key: str, address: str, memo: str | None, action, clock: Clock) -> Deposit:
+    """Send a deposit's coins back to `address`: ends `refund` with the `refund_txid`.
+
+    One transaction marks it `refund` (and, if it was credited, takes the quantity back
+    from the owner's available balance: journal kind `deposit_refund`, value leaves the
+    ledger); then the chain adapter sends it keyed `deposit_refund:<key>`. If the send
+    fails, the same request again sends it again under the same key (the same transfer)."""
+    from chalicelib.ledger import actions, addresses, chain
+
+    deposit = _require(key)
+    asset = get_asset(deposit.coin)
+    if deposit.status == "refund":
+        if (deposit.refund_address, deposit.refund_memo) != (address, memo):
+            raise Conflict(f"deposit {key} is being refunded to {deposit.refund_address}", field="address")
+    else:
+        if deposit.status not in (*UNCREDITED, "credited") or deposit.match_id:
+            raise Conflict(f"deposit {key} is {deposit.status}: only a new, inv or credited deposit (not a "
+                           f"converter's or a match payment) can be refunded", field="status")
+        if not addresses.destination_ok(asset, address):
+            raise InvalidInput(f"{address!r} is not a valid {asset.name} address", field="address")
+        if memo is not None and asset.deposit != "memo":
+            raise InvalidInput(f"{asset.name} transfers take no memo", field="memo")
+        tx = store.Tx()
+        tx.update(deposit, actions=[
+            Deposit.status.set("refund"), Deposit.refund_address.set(address),
+            *([Deposit.refund_memo.set(memo)] if memo is not None else []),
+            Deposit.processed_at.set(iso_utc(clock.now_us())), Deposit.pending_status.remove(),
+        ], condition=Deposit.status == deposit.status,
+            on_fail=Conflict(f"deposit {key} changed meanwhile", field="status"))
+        if deposit.status == "credited":
+            tx.move(deposit.owner, deposit.coin, available=-deposit.quantity)
+        actions.commit(tx, "deposit_refund", key, action, clock)
+    if deposit.refund_txid is None:
+        try:
+            txid = chain.adapter(clock).send(f"deposit_refund:{key}", deposit.coin, address, memo, deposit.quantity)
+        except chain.ChainError as error:
+            from chalicelib.errors import Busy
+
+            raise Busy(f"the refund of {key} is recorded but its send failed ({error}): "
+                       "send the same request again") from error
+        store.write_if(lambda: deposit.update(actions=[Deposit.refund_txid.set(txid)],
+                                              condition=Deposit.status == "refund"))
+    return _require(key)
+
+
+def _require(key: str) -> Deposit:
+    deposit = _get(key)
+    if deposit is None:
+        raise NotFound(f"no deposit {key}")
+    return deposit

@@ -80,3 +80,40 @@ def list_markets() -> list[Market]:
 
 def fee_rate(market: Market) -> Fraction:
     return Fraction(market.fee)
+
+
+# -- operator changes (chalicelib/ledger/actions.py journals who and why) ---------
+
+MARKET_SETTINGS = ("fee", "min_amount", "name", "url")
+
+
+def change_market(id: str, changes: dict, action, clock: Clock) -> Market:
+    """An operator changes a market's fee, minimum, name or url. The matcher reads the
+    market consistently, so the next settlement uses the new fee; placement sees it within
+    MARKET_TTL seconds (at once in this process)."""
+    unknown = set(changes) - set(MARKET_SETTINGS)
+    if unknown or not changes:
+        raise InvalidInput(f"change one or more of {list(MARKET_SETTINGS)}",
+                           field=sorted(unknown)[0] if unknown else None)
+    if "fee" in changes:
+        if not 0 <= changes["fee"] < 1:
+            raise InvalidInput("fee must be a rate from 0 to below 1 (e.g. 0.001)", field="fee")
+        changes = {**changes, "fee": _rate_text(changes["fee"])}
+    return _change(id, changes, "market_update", action, clock)
+
+
+def set_enabled(id: str, enabled: bool, action, clock: Clock) -> Market:
+    """Disable (placement refused in every dialect; open orders stay and may still trade
+    or be cancelled) or enable a market again."""
+    return _change(id, {"enabled": enabled}, "market_enable" if enabled else "market_disable", action, clock)
+
+
+def _change(id: str, changes: dict, kind: str, action, clock: Clock) -> Market:
+    from chalicelib.ledger import actions
+
+    market = get_market(id, consistent=True)
+    tx = stores.new_tx()
+    stores.markets().stage_update(tx, market.id, changes)
+    actions.commit(tx, kind, market.id, action, clock)
+    cache.forget("market", market.id)
+    return get_market(market.id, consistent=True)

@@ -223,6 +223,10 @@ class JournalEntry(Model):
     postings = ListAttribute(of=Posting)
     time_us = N()
     block_index = N(default=0)
+    operator = S(null=True)  # present only on an operator's change (chalicelib/ledger/actions.py)
+    reason = S(null=True)
+
+    by_operator = _gsi("by_operator", "operator", S, "time_us", N)  # sparse: operators' changes
 
 
 class Deposit(Model):
@@ -247,6 +251,9 @@ class Deposit(Model):
     error = S(null=True)
     match_id = S(null=True)  # pays an externally settled order match
     processed_at = S(null=True)
+    refund_address = S(null=True)  # an operator's refund: where the coins go back to
+    refund_memo = S(null=True)
+    refund_txid = S(null=True)
     created_us = N()
 
     by_id = _gsi("by_id", "kind", S, "id", N)
@@ -326,6 +333,7 @@ class Conversion(Model):
 class Withdrawal(Model):
     Meta = _meta("withdrawals")
     id = S(hash_key=True)
+    kind = S(default="withdrawal")
     account = S()
     coin = S()
     address = S()
@@ -341,6 +349,7 @@ class Withdrawal(Model):
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
     pending = _gsi("pending", "pending_status", S, "created_us", N)
+    all_withdrawals = _gsi("all_withdrawals", "kind", S, "created_us", N)  # admin listing, newest first
 
 
 class OutboxTransfer(Model):
@@ -348,12 +357,15 @@ class OutboxTransfer(Model):
 
     Meta = _meta("outbox")
     id = S(hash_key=True)  # the transfer's idempotency key
+    kind = S(default="transfer")
     coin = S()
     to_address = S()
     memo = S(null=True)
     quantity = N()
     txid = S()
     created_us = N()
+
+    all_transfers = _gsi("all_transfers", "kind", S, "created_us", N)  # admin listing, newest first
 
 
 class ApiKey(Model):
@@ -364,6 +376,7 @@ class ApiKey(Model):
     label = S(null=True)
     created_us = N()
     revoked_us = N(null=True)  # set once when revoked; the item stays so the key stays listed
+    replaced_by = S(null=True)  # rotation: the hash of the key that replaced it
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
 
@@ -382,9 +395,38 @@ class Nonce(Model):
     used = BooleanAttribute(default=False)
 
 
+class Connection(Model):
+    """Realtime: one item per WebSocket connection and one per subscription (TTL'd by
+    `expires_at`: API Gateway ends a connection after 2 hours at most). A channel's
+    subscribers are one strongly consistent Query of their `topic`."""
+
+    Meta = _meta("connections")
+    topic = S(hash_key=True)  # f"conn#{id}" for the connection itself, f"{channel}#{key}" for a subscription
+    member = S(range_key=True)  # "#" for the connection itself, f"{connection id}#{request id}" for a subscription
+    connection_id = S()
+    channel = S(null=True)
+    request_id = S(null=True)  # the client's requestId, as JSON (number, string or null)
+    options = S(null=True)  # the subscription's options, as JSON (e.g. SRA's orderbook side)
+    expires_at = N()  # unix seconds; also the table's TTL attribute
+
+    by_connection = _gsi("by_connection", "connection_id", S, "member", S)
+
+
+class Feed(Model):
+    """Realtime publisher state: per market, the book as last published and the book and
+    trade sequence numbers; per published match, a marker that makes a redelivery a no-op."""
+
+    Meta = _meta("feeds")
+    key = S(hash_key=True)  # f"market#{market id}" or f"trade#{match id}"
+    book_seq = N(default=0)
+    trade_seq = N(default=0)
+    levels = S(null=True)  # JSON {"bids": {price: amount}, "asks": {...}} in base units, as published
+    expires_at = N(null=True)  # markers only; also the table's TTL attribute
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Asset, Balance, Market, Order, OrderMatch, JournalEntry, Deposit, DepositAddress,
-    CoinPair, Conversion, Withdrawal, OutboxTransfer, ApiKey, Counter, Nonce,
+    CoinPair, Conversion, Withdrawal, OutboxTransfer, ApiKey, Counter, Nonce, Connection, Feed,
 )
 
 

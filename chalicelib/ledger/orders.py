@@ -172,9 +172,11 @@ def get_order(tx_hash: str, market: str | None = None) -> Order:
     return found
 
 
-def close_order(tx_hash: str, requester: str | None, status: str, clock: Clock, market: str | None = None) -> Order:
+def close_order(tx_hash: str, requester: str | None, status: str, clock: Clock, market: str | None = None,
+                action=None) -> Order:
     """Cancel (requester must be the owner) or expire (requester None) an open order,
-    unlocking what remains of its give side."""
+    unlocking what remains of its give side. An operator's cancel has requester None
+    and its `action` (who and why) on the journal entry."""
 
     def attempt() -> Order:
         order = get_order(tx_hash, market)
@@ -194,7 +196,8 @@ def close_order(tx_hash: str, requester: str | None, status: str, clock: Clock, 
         if get_asset(order.give_asset).settlement == "ledger" and order.give_remaining:
             tx.move(order.source, order.give_asset, available=order.give_remaining, locked=-order.give_remaining)
         verb = "cancel" if status == "cancelled" else "expire"
-        tx.commit(f"{verb}:{order.tx_hash}", verb, order.tx_hash, clock.now_us(), clock.block_index())
+        tx.commit(f"{verb}:{order.tx_hash}", verb, order.tx_hash, clock.now_us(), clock.block_index(),
+                  action=action)
         order.status = status
         log.info(f"order {status}", extra={"order": order.tx_hash, "refund": order.give_remaining})
         return order
@@ -238,3 +241,68 @@ def orders_of_asset(asset: str, status: str | None, limit: int, offset: int) -> 
 
 def orders_of_source(source: str, limit: int = 100, newest_first: bool = True) -> list[Order]:
     return list(Order.by_source.query(source, scan_index_forward=not newest_first, limit=limit))
+
+
+# -- operator cancels (bounded pages, resumable) -----------------------------------------
+
+def admin_cancel(tx_hash: str, action, clock: Clock) -> Order:
+    return close_order(tx_hash, None, "cancelled", clock, action=action)
+
+
+def cancel_open_orders(action, clock: Clock, *, source: str | None = None, market: str | None = None,
+                       limit: int = 50, cursor: str | None = None) -> tuple[list[Order], str | None]:
+    """Cancel up to `limit` open orders of an account (`source`) or of a market; returns
+    the orders cancelled and a cursor to go on with (None when none are left).
+
+    Both lists are sparse indexes holding open orders only, so a cancelled order leaves
+    them; the cursor still resumes after the last order read (the account's list is a
+    GSI, which may show an order that has just closed: it is skipped)."""
+    from chalicelib.ledger import paging
+
+    if (source is None) == (market is None):
+        raise InvalidInput("give an account or a market", field="account")
+    if source is not None:
+        if not db.is_key(source):
+            raise InvalidInput("not an account", field="account")
+
+        def query(start):
+            return Order.open_by_source.query(source, limit=limit, last_evaluated_key=start)
+
+        keys = {"market", "tx_hash", "source", "book_key"}
+    else:
+        market_row = find_market(market or "")
+        if market_row is None:
+            raise NotFound(f"no market {market!r}")
+
+        def query(start):
+            return Order.book.query(market_row.id, limit=limit, last_evaluated_key=start, consistent_read=True)
+
+        keys = {"market", "tx_hash", "book_key"}
+    found = paging.page(query, keys, limit, cursor)
+    cancelled = []
+    for order in found.rows:
+        try:
+            cancelled.append(close_order(order.tx_hash, None, "cancelled", clock, order.market, action=action))
+        except InvalidInput:  # filled, cancelled or expired since the index was read
+            pass
+    return cancelled, found.cursor
+
+
+def admin_orders(limit: int, cursor: str | None, source: str | None, market: str | None, status: str | None):
+    """An account's orders, newest first (status filters), or a market's open orders, best first."""
+    from chalicelib.ledger import paging
+
+    def keep(order: Order) -> bool:
+        return status is None or order.status == status
+
+    if source is not None:
+        if not db.is_key(source):
+            raise InvalidInput("not an account", field="account")
+        return paging.page(lambda start: Order.by_source.query(
+            source, scan_index_forward=False, last_evaluated_key=start), {"market", "tx_hash", "source", "tx_index"},
+            limit, cursor, keep)
+    found = find_market(market or "")
+    if found is None:
+        raise NotFound(f"no market {market!r}")
+    return paging.page(lambda start: Order.book.query(found.id, last_evaluated_key=start, consistent_read=True),
+                       {"market", "tx_hash", "book_key"}, limit, cursor, keep)

@@ -104,11 +104,15 @@ class Tx(BalanceDeltas):
         return len(self.items) + len(self.postings()) + 1
 
     # -- commit ---------------------------------------------------------------
-    def commit(self, entry_id: str, kind: str, ref: str, time_us: int, block_index: int = 0) -> None:
+    def commit(self, entry_id: str, kind: str, ref: str, time_us: int, block_index: int = 0,
+               action=None) -> None:
+        """`action` (an `actions.Action`): the operator and reason an admin change is journaled with."""
         postings = self.postings()
         entry = JournalEntry(
             entry_id, kind=kind, ref=ref, postings=postings, time_us=time_us, block_index=block_index
         )
+        if action is not None:
+            entry.operator, entry.reason = action.operator, action.reason
         items = [_Item("Put", _strip(entry.get_save_kwargs_from_instance(
             condition=JournalEntry.id.does_not_exist())), AlreadyApplied)]
         items += self.items

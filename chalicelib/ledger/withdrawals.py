@@ -141,3 +141,26 @@ def _refund(withdrawal: Withdrawal, reason: str, clock: Clock) -> str:
         return "skipped"
     log.warning("withdrawal refunded", extra={"withdrawal": withdrawal.id, "reason": reason})
     return "refunded"
+
+
+WITHDRAWAL_STATUSES = ("pending", "signed", "sent", "refunded")
+
+
+def list_withdrawals(limit: int, cursor: str | None, account: str | None = None, status: str | None = None,
+                     coin: str | None = None):
+    """Newest first, by the account's index or the all-withdrawals one; status and coin filter."""
+    from chalicelib.ledger import paging
+
+    if status is not None and status not in WITHDRAWAL_STATUSES:
+        raise InvalidInput(f"status is one of {list(WITHDRAWAL_STATUSES)}", field="status")
+
+    def keep(w: Withdrawal) -> bool:
+        return (status is None or w.status == status) and (coin is None or w.coin == coin.upper())
+
+    if account is not None:
+        return paging.page(lambda start: Withdrawal.by_account.query(
+            account, scan_index_forward=False, last_evaluated_key=start), {"id", "account", "created_us"},
+            limit, cursor, keep)
+    return paging.page(lambda start: Withdrawal.all_withdrawals.query(
+        "withdrawal", scan_index_forward=False, last_evaluated_key=start), {"id", "kind", "created_us"},
+        limit, cursor, keep)

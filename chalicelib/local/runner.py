@@ -44,6 +44,7 @@ from chalicelib.local import jsonlog
 from chalicelib.local.dynamodb_local import LocalDatabase
 from chalicelib.local.jsonlog import fields
 from chalicelib.local.stream_poller import StreamPoller
+from chalicelib.local.ws_server import LocalWebSocketServer
 
 log = logging.getLogger("lambdex_local.runner")
 
@@ -60,6 +61,7 @@ class RunnerSettings:
     port: int = 8000
     data_dir: Path = Path(".local/ddb")
     ddb_port: int = 8010
+    ws_port: int = 8001
     schedule_interval: float = 5.0
     host: str = "127.0.0.1"
     passthrough: dict[str, str | None] = field(default_factory=dict)
@@ -86,6 +88,7 @@ class RunnerSettings:
             port=number("PORT", "8000", int),
             data_dir=data_dir,
             ddb_port=number("LAMBDEX_DDB_PORT", "8010", int),
+            ws_port=number("LAMBDEX_WS_PORT", "8001", int),
             schedule_interval=number("LAMBDEX_SCHEDULE_INTERVAL", "5", float),
             passthrough={name: env.get(name) for name in PASS_THROUGH},
         )
@@ -95,6 +98,7 @@ class RunnerSettings:
             ("PORT", str(self.port), f"HTTP API on http://{self.host}:{self.port}"),
             ("LAMBDEX_DATA_DIR", str(self.data_dir), "DynamoDB Local data (empty directory = fresh ledger)"),
             ("LAMBDEX_DDB_PORT", str(self.ddb_port), f"DynamoDB Local on http://{self.host}:{self.ddb_port}"),
+            ("LAMBDEX_WS_PORT", str(self.ws_port), f"WebSocket API on ws://{self.host}:{self.ws_port}"),
             ("LAMBDEX_SCHEDULE_INTERVAL", f"{self.schedule_interval:g}", "seconds between scheduler runs"),
         ]
         for name, value in self.passthrough.items():
@@ -175,6 +179,8 @@ class Runner:
         self.stop_event = threading.Event()
         self.http_server: Any = None
         self.poller: StreamPoller | None = None
+        self.publish_pollers: list[StreamPoller] = []
+        self.ws_server: LocalWebSocketServer | None = None
         self._threads: list[threading.Thread] = []
         self.started = False
 
@@ -227,6 +233,7 @@ class Runner:
                 missing="app.match_orders", effect="the orders stream is NOT polled: nothing is matched"))
         else:
             self._start_poller(dynamodb, streams, tables.orders_table_name(), match_orders)
+        self._start_realtime(app_module, dynamodb, streams, tables)
         run_scheduler = getattr(app_module, "run_scheduler", None)
         if run_scheduler is None:
             log.warning("runner.no_scheduler", extra=fields(
@@ -284,6 +291,41 @@ class Runner:
         thread.start()
         self._threads.append(thread)
 
+    def _start_realtime(self, app_module: Any, dynamodb: Any, streams: Any, tables: Any) -> None:
+        """The WebSocket API on ws://host:ws_port (the app's own handlers; posts go to this server)
+        and the publisher fed by the orders and matches streams, as in AWS."""
+        handlers = [getattr(app_module, name, None) for name in
+                    ("websocket_connect", "websocket_message", "websocket_disconnect")]
+        if not all(handlers):
+            log.info("runner.no_websocket_api", extra=fields(effect="no WebSocket server"))
+            return
+        from chalicelib.realtime import gateway
+
+        self.ws_server = LocalWebSocketServer(*handlers, host=self.settings.host, port=self.settings.ws_port,
+                                              context_factory=_lambda_context)
+        self.ws_server.start()
+        gateway.install(self.ws_server)
+        publish = getattr(app_module, "publish_realtime", None)
+        if publish is None:
+            log.warning("runner.no_publisher", extra=fields(effect="nothing is published to WebSocket clients"))
+            return
+        matches = tables.table_name(tables.table_resources()["MatchesTable"])
+        for name, table in (("orders", tables.orders_table_name()), ("matches", matches)):
+            checkpoint = (self.settings.data_dir / f"stream-checkpoints-publish-{name}.json"
+                          if self.database.persistent else None)
+            poller = StreamPoller(dynamodb, streams, table, publish, checkpoint_path=checkpoint,
+                                  poll_interval=self.poll_interval,
+                                  context_factory=functools.partial(_lambda_context, "publish_realtime"))
+            self.publish_pollers.append(poller)
+            thread = threading.Thread(target=poller.run, args=(self.stop_event,), name=f"publish-{name}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.settings.host}:{self.settings.ws_port}"
+
     def _start_scheduler(self, handler: Callable) -> None:
         thread = threading.Thread(target=self._scheduler_loop, args=(handler,), name="scheduler", daemon=True)
         thread.start()
@@ -320,6 +362,12 @@ class Runner:
             server.server.shutdown()
             server.server.server_close()
             log.info("http.stopped")
+        ws_server, self.ws_server = self.ws_server, None
+        if ws_server is not None:
+            from chalicelib.realtime import gateway
+
+            ws_server.stop()
+            gateway.install(None)
         for thread in self._threads:
             thread.join(timeout=15)
             if thread.is_alive():
@@ -375,7 +423,8 @@ def main(runner_factory: Callable[[RunnerSettings], Runner] = Runner) -> int:
         return 0
     except Exception:  # noqa: BLE001 - Runner.start logged it and cleaned up
         return 1
-    print(f"Lambdex is running: API {runner.http_url}, DynamoDB {runner.database.endpoint_url} "
+    websocket = f", WebSocket {runner.ws_url}" if runner.ws_server is not None else ""
+    print(f"Lambdex is running: API {runner.http_url}{websocket}, DynamoDB {runner.database.endpoint_url} "
           f"({runner.database.backend}). Ctrl-C to stop.", flush=True)
     while not runner.stop_event.wait(1.0):
         pass

@@ -22,9 +22,11 @@ INTERVAL = 1.0
 
 class Stack:
     def __init__(self, data_dir: Path):
-        self.port, self.ddb_port = free_port(), free_port()
+        self.port, self.ddb_port, self.ws_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.ws_port}"
         self.env = dict(os.environ, PORT=str(self.port), LAMBDEX_DDB_PORT=str(self.ddb_port),
+                        LAMBDEX_WS_PORT=str(self.ws_port),
                         LAMBDEX_DATA_DIR=str(data_dir), LAMBDEX_SCHEDULE_INTERVAL=str(INTERVAL),
                         LAMBDEX_ADMIN_TOKEN="e2e-admin", LAMBDEX_ALGOD_TOKEN="e2e-algod",
                         LAMBDEX_LOG_LEVEL="INFO", LAMBDEX_DYNAMODB_ENDPOINT="", LAMBDEX_TABLE_PREFIX="lambdex-local")
@@ -39,7 +41,7 @@ class Stack:
             try:
                 requests.get(f"{self.url}/admin/assets", headers=ADMIN, timeout=30)  # slow when loaded
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting on a loaded machine
                 time.sleep(0.2)
         raise AssertionError("the stack did not start:\n" + self.log.read_text()[-3000:])
 

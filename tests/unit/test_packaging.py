@@ -110,7 +110,7 @@ def test_alarms(packaged):
         errors = alarms[f"{function}ErrorsAlarm"]
         assert (errors["MetricName"], errors["Dimensions"][0]["Value"]) == ("Errors", {"Ref": function})
     tables = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
-    assert len(tables) == 15
+    assert len(tables) == len(json.loads(build_template.TABLES.read_text())["Resources"])
     for table in tables:
         metrics = alarms[f"{table}ThrottleAlarm"]["Metrics"]
         names = {m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m}
@@ -126,7 +126,7 @@ def test_every_role_carries_the_stage_policy_file(packaged):
     stage, template = packaged
     policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
     roles = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
-    assert len(roles) == 3
+    assert len(roles) == len(build_template.FUNCTIONS)
     for role in roles.values():
         assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [policy]
 
@@ -180,3 +180,59 @@ def test_policy_grants_exactly_the_secret_parameters_the_functions_name(stage):
 
 def test_the_builder_knows_the_secret_settings():
     assert build_template.SECRETS == settings.SECRETS
+
+
+# -- realtime: the WebSocket API, its publisher, their rights ---------------------------------
+
+def test_the_websocket_api_routes_to_the_app_handlers(packaged):
+    _, template = packaged
+    resources = template["Resources"]
+    assert resources["WebsocketAPI"]["Properties"]["ProtocolType"] == "WEBSOCKET"
+    routes = {r["Properties"]["RouteKey"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"}
+    assert routes == {"$connect", "$default", "$disconnect"}
+    for logical_id, handler in (("WebsocketConnect", "app.websocket_connect"),
+                                ("WebsocketMessage", "app.websocket_message"),
+                                ("WebsocketDisconnect", "app.websocket_disconnect")):
+        assert resources[logical_id]["Properties"]["Handler"] == handler
+    connections = resources["ConnectionsTable"]["Properties"]
+    assert connections["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_publisher_reads_both_streams_with_the_matchers_failure_handling(packaged):
+    _, template = packaged
+    resources = template["Resources"]
+    matcher = resources["MatchOrders"]["Properties"]["Events"]["MatchOrdersDynamodbEventSource"]["Properties"]
+    events = resources["PublishRealtime"]["Properties"]["Events"]
+    streams = {}
+    for event in events.values():
+        assert event["Type"] == "DynamoDB"
+        properties = event["Properties"]
+        streams[properties["Stream"]["Fn::GetAtt"][0]] = properties
+        for setting in ("BisectBatchOnFunctionError", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds",
+                        "FunctionResponseTypes"):
+            assert properties[setting] == matcher[setting], setting
+        assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
+            "Fn::GetAtt": ["PublisherFailureQueue", "Arn"]}
+    assert set(streams) == {"OrdersTable", "MatchesTable"}
+    assert resources["MatchesTable"]["Properties"]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    variables = resources["PublishRealtime"]["Properties"]["Environment"]["Variables"]
+    assert variables["LAMBDEX_WS_ENDPOINT"] == {
+        "Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"}
+    alarms = {r["Properties"]["MetricName"]: r["Properties"] for k, r in resources.items()
+              if r["Type"] == "AWS::CloudWatch::Alarm" and k.startswith("Publisher")}
+    assert alarms["IteratorAge"]["Dimensions"][0]["Value"] == {"Ref": "PublishRealtime"}
+    assert "PublishRealtimeErrorsAlarm" in resources
+
+
+def test_only_the_posting_functions_may_post_and_only_to_this_api(packaged):
+    _, template = packaged
+    policies = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    assert len(policies) == 1
+    policy = policies[0]["Properties"]
+    assert policy["Roles"] == [{"Ref": "PublishRealtimeRole"}, {"Ref": "WebsocketMessageRole"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["execute-api:ManageConnections"]
+    assert statement["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:"
+                                                 "${AWS::AccountId}:${WebsocketAPI}/api/POST/@connections/*"}]
+    stage_policy = json.dumps(template["Resources"]["ApiHandlerRole"]["Properties"]["Policies"])
+    assert "execute-api" not in stage_policy

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.ledger import db, store
 from chalicelib.ledger.models import ApiKey as ApiKeyItem
@@ -23,6 +23,7 @@ class ApiKey:
     created_us: int
     label: str | None = None
     revoked_us: int | None = None
+    replaced_by: str | None = None  # rotation: the hash of the key that replaced this one
 
     @property
     def revoked(self) -> bool:
@@ -42,6 +43,14 @@ class ApiKeyStore(Protocol):
     def revoke(self, key_hash: str, now_us: int) -> ApiKey | None:
         """Mark the key revoked (once: a second revocation keeps the first time); None when
         there is no such key."""
+
+    def stage_create(self, tx: Any, key: ApiKey) -> None:
+        """Add to `tx`: put the key unless its hash exists (`store.StaleRead` then)."""
+
+    def stage_revoke(self, tx: Any, key_hash: str, now_us: int, replaced_by: str | None,
+                     on_fail: Exception) -> None:
+        """Add to `tx`: revoke an existing, not yet revoked key (the commit raises `on_fail`
+        otherwise), recording the key that replaced it."""
 
 
 class DynamoApiKeys:
@@ -72,9 +81,22 @@ class DynamoApiKeys:
         return self.get(key_hash)  # already revoked (its first time stays), or no such key
 
 
+    def stage_create(self, tx: store.Tx, key: ApiKey) -> None:
+        tx.put(ApiKeyItem(**{**dataclasses.asdict(key), "scopes": list(key.scopes)}),
+               condition=ApiKeyItem.key_hash.does_not_exist())
+
+    def stage_revoke(self, tx: store.Tx, key_hash: str, now_us: int, replaced_by: str | None,
+                     on_fail: Exception) -> None:
+        actions = [ApiKeyItem.revoked_us.set(now_us)]
+        if replaced_by is not None:
+            actions.append(ApiKeyItem.replaced_by.set(replaced_by))
+        tx.update(ApiKeyItem(key_hash), actions=actions,
+                  condition=ApiKeyItem.key_hash.exists() & ApiKeyItem.revoked_us.does_not_exist(), on_fail=on_fail)
+
+
 def _domain(item: ApiKeyItem) -> ApiKey:
     return ApiKey(item.key_hash, item.account, tuple(item.scopes), int(item.created_us), item.label,
-                  None if item.revoked_us is None else int(item.revoked_us))
+                  None if item.revoked_us is None else int(item.revoked_us), item.replaced_by)
 
 
 class MemoryApiKeys:
@@ -102,3 +124,23 @@ class MemoryApiKeys:
             if key is not None and not key.revoked:
                 key = self._keys[key_hash] = dataclasses.replace(key, revoked_us=now_us)
             return key
+
+    def stage_create(self, tx, key: ApiKey) -> None:
+        def check() -> Exception | None:
+            return store.StaleRead(f"API key {key.key_hash} exists") if key.key_hash in self._keys else None
+
+        def apply() -> None:
+            self._keys[key.key_hash] = key
+
+        tx.stage(check, apply)
+
+    def stage_revoke(self, tx, key_hash: str, now_us: int, replaced_by: str | None, on_fail: Exception) -> None:
+        def check() -> Exception | None:
+            key = self._keys.get(key_hash)
+            return on_fail if key is None or key.revoked else None
+
+        def apply() -> None:
+            self._keys[key_hash] = dataclasses.replace(self._keys[key_hash], revoked_us=now_us,
+                                                       replaced_by=replaced_by)
+
+        tx.stage(check, apply)

@@ -2,15 +2,16 @@
 
 Keys: `address` (hash) and `asset` (range); index `by_asset` (hash `asset`, range
 `address`) lists an asset's holders. Balances are written only by a transaction
-(`store.Tx` / `MemoryTx`) together with their journal entry, never here.
+(`store.Tx` / `MemoryTx`) together with their journal entry, never here; `stage_freeze`
+adds an operator's freeze to such a transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from chalicelib.ledger import db
+from chalicelib.ledger import db, store
 from chalicelib.ledger.models import Balance as BalanceItem
 from chalicelib.ledger.stores.memory import MemoryLedger
 
@@ -34,6 +35,9 @@ class BalanceStore(Protocol):
     def holders(self, asset: str, limit: int, offset: int = 0) -> list[Balance]:
         """Balances of one asset, by address, from the `offset`-th on."""
 
+    def stage_freeze(self, tx: Any, address: str, asset: str, frozen: bool) -> None:
+        """Add to `tx`: set `frozen` of an existing balance (`store.StaleRead` if there is none)."""
+
 
 class DynamoBalances:
     def get(self, address: str, asset: str, consistent: bool = False) -> Balance | None:
@@ -54,6 +58,11 @@ class DynamoBalances:
             return []
         rows = BalanceItem.by_asset.query(asset, limit=offset + limit)
         return [_domain(item) for item in rows][offset:offset + limit]
+
+
+    def stage_freeze(self, tx: store.Tx, address: str, asset: str, frozen: bool) -> None:
+        tx.update(BalanceItem(address, asset), actions=[BalanceItem.frozen.set(frozen)],
+                  condition=BalanceItem.address.exists())
 
 
 def _domain(item: BalanceItem) -> Balance:
@@ -82,3 +91,13 @@ class MemoryBalances:
         with self._ledger.lock:
             found = sorted((k for k in self._ledger.balances if k[1] == asset), key=lambda k: k[0])
             return [self._row(k) for k in found[offset:offset + limit]]
+
+    def stage_freeze(self, tx, address: str, asset: str, frozen: bool) -> None:
+        def check() -> Exception | None:
+            return None if (address, asset) in self._ledger.balances else store.StaleRead(
+                f"no balance {address} {asset}")
+
+        def apply() -> None:
+            self._ledger.balances[(address, asset)].frozen = frozen
+
+        tx.stage(check, apply)

@@ -53,6 +53,11 @@ class MarketStore(Protocol):
         """Add to `tx`: `seq` + 1 (and `last_price`), on condition that `seq` is still the
         one `market` was read with (else the commit raises `store.StaleRead`)."""
 
+    def stage_update(self, tx: Any, market_id: str, changes: dict[str, Any]) -> None:
+        """Add to `tx` the change of `EDITABLE` fields of an existing market (an operator's
+        change, committed with its journal entry); the commit raises `store.StaleRead` if
+        the market is gone."""
+
 
 def _check_editable(changes: dict[str, Any]) -> None:
     unknown = set(changes) - EDITABLE
@@ -87,6 +92,12 @@ class DynamoMarkets:
         if not store.write_if(lambda: item.update(actions=actions, condition=MarketItem.id.exists())):
             return None
         return _domain(item)  # PynamoDB refreshed `item` from the update's ALL_NEW response
+
+    def stage_update(self, tx: store.Tx, market_id: str, changes: dict[str, Any]) -> None:
+        _check_editable(changes)
+        actions = [getattr(MarketItem, name).remove() if value is None else getattr(MarketItem, name).set(value)
+                   for name, value in changes.items()]
+        tx.update(MarketItem(market_id), actions=actions, condition=MarketItem.id.exists())
 
     def stage_advance(self, tx: store.Tx, market: Market, last_price: str | None) -> None:
         actions = [MarketItem.seq.set(market.seq + 1)]
@@ -125,6 +136,17 @@ class MemoryMarkets:
                 return None
             self._markets[market_id] = dataclasses.replace(self._markets[market_id], **changes)
             return self._markets[market_id]
+
+    def stage_update(self, tx: MemoryTx, market_id: str, changes: dict[str, Any]) -> None:
+        _check_editable(changes)
+
+        def check() -> Exception | None:
+            return None if market_id in self._markets else store.StaleRead(f"market {market_id} is gone")
+
+        def apply() -> None:
+            self._markets[market_id] = dataclasses.replace(self._markets[market_id], **changes)
+
+        tx.stage(check, apply)
 
     def stage_advance(self, tx: MemoryTx, market: Market, last_price: str | None) -> None:
         def check() -> Exception | None:

@@ -53,7 +53,8 @@ class MemoryTx(BalanceDeltas):
     def size(self) -> int:
         return len(self.staged) + len(self.postings()) + 1
 
-    def commit(self, entry_id: str, kind: str, ref: str, time_us: int, block_index: int = 0) -> None:
+    def commit(self, entry_id: str, kind: str, ref: str, time_us: int, block_index: int = 0,
+               action: Any = None) -> None:
         postings = self.postings()
         if self.size() > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"transaction of {self.size()} items exceeds {MAX_TRANSACTION_ITEMS}")
@@ -77,3 +78,5 @@ class MemoryTx(BalanceDeltas):
                 row.locked += p["locked"]
             self.ledger.journal[entry_id] = {"id": entry_id, "kind": kind, "ref": ref, "postings": postings,
                                              "time_us": time_us, "block_index": block_index}
+            if action is not None:  # an operator's change (chalicelib/ledger/actions.py)
+                self.ledger.journal[entry_id].update(operator=action.operator, reason=action.reason)

@@ -1,0 +1,261 @@
+"""The realtime feed on the running stack (`make run`: DynamoDB Local, the stream pollers,
+the local WebSocket server), driven by real clients: the published `@0xproject/connect`
+SRA v0 client on Node 20, and a Python `websockets` client on Lambdex's channels."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.api.relayer_helpers import ALICE, BOB, CAROL, WETH, ZRX, addr, make_order, order_hash
+from tests.integration.test_end_to_end import Stack
+from tests.support import NO_DYNAMODB_LOCAL
+
+ROOT = Path(__file__).resolve().parents[2]
+E18 = 10**18
+WAIT = 20  # seconds: generous on a loaded 2-core machine (the acceptance's 2 s is measured, not waited)
+NODE_CLIENT = ROOT / "tests" / "node" / "sra_orderbook_channel.js"
+CONNECT_PACKAGE = ROOT / "node_modules" / "@0xproject" / "connect"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    if NO_DYNAMODB_LOCAL and not os.environ.get("CI"):
+        pytest.skip(NO_DYNAMODB_LOCAL)
+    with Stack(tmp_path_factory.mktemp("realtime") / "ddb") as running:
+        for name, token in (("ZRX", ZRX), ("WETH", WETH)):
+            assert running.post("/admin/assets", {"name": name, "decimals": 18, "token_address": token}
+                                ).status_code == 201
+        assert running.post("/admin/markets", {"id": "ZRX-WETH", "base": "ZRX", "quote": "WETH", "fee": "0"}
+                            ).status_code == 201
+        for account, coin in ((ALICE, "ZRX"), (BOB, "WETH"), (CAROL, "WETH")):
+            assert running.post("/admin/deposits", {"coin": coin, "txid": f"fund-{addr(account)}",
+                                                    "address": addr(account), "amount": "1000"}).status_code == 201
+        running.keys = {}
+        for account, coin in (("maker", "ZRX"), ("taker", "WETH")):
+            running.keys[account] = running.post("/admin/apikeys", {"account": account, "scopes": ["read", "trade"]}
+                                                 ).json()["key"]
+            assert running.post("/admin/deposits", {"coin": coin, "txid": f"fund-{account}", "address": account,
+                                                    "amount": "1000"}).status_code == 201
+        _wait_funded(running)
+        yield running
+
+
+def _wait_funded(stack) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        balances = stack.get("/addresses/taker/balances").json()
+        if balances and balances[0]["quantity"] > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError("deposits were not credited")
+
+
+WALL_CLOCK = SimpleNamespace(now=time.time)
+
+
+def place(stack, order) -> None:
+    response = stack.post("/v0/order", order, headers={})
+    assert response.status_code in (200, 201), response.text
+
+
+# -- SRA v0: the published client ----------------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_published_0x_connect_client_gets_the_snapshot_and_an_update_for_each_change(stack):
+    assert CONNECT_PACKAGE.exists(), "run `npm ci`: @0xproject/connect is a devDependency"
+    resting = make_order(ALICE, ZRX, 10 * E18, WETH, 5 * E18, WALL_CLOCK, salt=int(time.time() * 1000))
+    place(stack, resting)  # in the book before the client subscribes: it is in the snapshot
+    client = subprocess.Popen(["node", str(NODE_CLIENT), stack.ws_url, ZRX, WETH], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(json.loads(line)) for line in client.stdout], daemon=True).start()
+
+    def next_event(timeout: float = WAIT) -> dict:
+        try:
+            return lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no event from the client; stderr: {client.stderr.read()[-2000:]}") from None
+
+    try:
+        snapshot = next_event()
+        assert snapshot["event"] == "snapshot", snapshot
+        # Bids buy the base (ZRX); ALICE sells ZRX: an ask, exactly as GET /v0/orderbook gives it.
+        rest = stack.get(f"/v0/orderbook?baseTokenAddress={ZRX}&quoteTokenAddress={WETH}").json()
+        assert [o["salt"] for o in snapshot["asks"]] == [o["salt"] for o in rest["asks"]]
+        assert resting["salt"] in [o["salt"] for o in snapshot["asks"]] and snapshot["bids"] == rest["bids"]
+
+        added = make_order(ALICE, ZRX, 4 * E18, WETH, 3 * E18, WALL_CLOCK, salt=int(time.time() * 1000) + 1)
+        accepted_at = time.monotonic()
+        place(stack, added)
+        update = next_event()
+        added_after = time.monotonic() - accepted_at
+        assert update == {"event": "update", "order": {**added, "ecSignature": added["ecSignature"]}} or \
+            update["order"]["salt"] == added["salt"], update
+        assert update["order"]["ecSignature"] == added["ecSignature"]
+
+        # BOB buys all of the resting order: it is filled (and BOB's order with it).
+        taker = make_order(BOB, WETH, 5 * E18, ZRX, 10 * E18, WALL_CLOCK, salt=int(time.time() * 1000) + 2)
+        filled_from = time.monotonic()
+        place(stack, taker)
+        salts = set()
+        deadline = time.monotonic() + WAIT
+        while resting["salt"] not in salts and time.monotonic() < deadline:
+            event = next_event()
+            assert event["event"] == "update", event
+            salts.add(event["order"]["salt"])
+        filled_after = time.monotonic() - filled_from
+        assert resting["salt"] in salts
+        assert stack.get(f"/v0/order/{order_hash(resting)}").status_code == 200
+        print(f"SRA update latency: added {added_after:.3f} s, filled {filled_after:.3f} s (acceptance: < 2 s)")
+        assert added_after < 2 and filled_after < 2
+    finally:
+        client.stdin.close()
+        try:
+            client.wait(10)
+        except subprocess.TimeoutExpired:
+            client.kill()
+
+
+# -- Lambdex channels: a Python client ---------------------------------------------------------
+
+def subscribe(ws, channel: str, request_id, payload) -> dict:
+    ws.send(json.dumps({"type": "subscribe", "channel": channel, "requestId": request_id, "payload": payload}))
+    return receive(ws, lambda m: m["requestId"] == request_id and m["type"] in ("snapshot", "error"))
+
+
+def receive(ws, wanted, timeout: float = WAIT, seen: list | None = None) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if seen is not None:
+            seen.append(message)
+        if wanted(message):
+            return message
+
+
+def coinbtr(stack, side: str, price: str, amount: str, who: str) -> str:
+    response = stack.post(f"/api/v1/trading/place/{side}limit", {"market": "ZRX-WETH", "price": price,
+                                                                  "amount": amount},
+                          headers={"Authorization": f"Token {stack.keys[who]}"})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]["id"]
+
+
+def test_trades_and_book_see_every_match_of_a_burst_in_order_without_gaps(stack):
+    with connect(stack.ws_url) as ws:
+        book = subscribe(ws, "book", 1, {"market": "ZRX-WETH"})
+        trades = subscribe(ws, "trades", 2, {"market": "ZRX-WETH"})
+        assert book["type"] == trades["type"] == "snapshot", (book, trades)
+        book_seq, trade_seq = book["payload"]["seq"], trades["payload"]["seq"]
+
+        asks = [coinbtr(stack, "sell", price, "1", "maker") for price in ("0.61", "0.62", "0.63", "0.64", "0.65")]
+        taker = [coinbtr(stack, "buy", "0.70", "1", "taker") for _ in asks]  # each takes the best ask left
+        got: list[dict] = []
+        deadline = time.monotonic() + WAIT * 2
+        while sum(1 for m in got if m["channel"] == "trades") < len(asks) and time.monotonic() < deadline:
+            got.append(receive(ws, lambda m: m["type"] == "update"))
+        updates = {"trades": [m["payload"] for m in got if m["channel"] == "trades"],
+                   "book": [m["payload"] for m in got if m["channel"] == "book"]}
+        assert [t["seq"] for t in updates["trades"]] == list(range(trade_seq + 1, trade_seq + 1 + len(asks)))
+        assert [t["id"] for t in updates["trades"]] == [f"{a}_{t}" for a, t in zip(asks, taker, strict=True)]
+        assert [t["price"] for t in updates["trades"]] == ["0.61", "0.62", "0.63", "0.64", "0.65"]
+        assert {t["side"] for t in updates["trades"]} == {"buy"}
+        seqs = [b["seq"] for b in updates["book"]]
+        assert seqs == list(range(book_seq + 1, book_seq + 1 + len(seqs))) and seqs, seqs
+        assert all(b["prevSeq"] == b["seq"] - 1 for b in updates["book"])
+
+        # The book the deltas build is the book the HTTP API shows once everything settled.
+        levels = {"bids": dict(map(tuple, book["payload"]["bids"])), "asks": dict(map(tuple, book["payload"]["asks"]))}
+        for delta in updates["book"]:
+            _apply(levels, delta)
+        while True:  # later deltas may still come: apply them until the stream is quiet
+            try:
+                late = receive(ws, lambda m: m["channel"] == "book" and m["type"] == "update", timeout=3)
+            except TimeoutError:
+                break
+            assert late["payload"]["seq"] == seqs[-1] + 1
+            seqs.append(late["payload"]["seq"])
+            _apply(levels, late["payload"])
+        http_book = stack.get("/market/getorderbook?market=ZRX-WETH").json()["data"]  # the same levels over HTTP
+        assert {side: {float(p): float(a) for p, a in levels[side].items()} for side in levels} == {
+            side: {row["price"]: row["amount"] for row in http_book[side]} for side in ("bids", "asks")}
+
+    # Dropped connection: a new one's snapshot is fresh (the current seq and book).
+    with connect(stack.ws_url) as ws:
+        again = subscribe(ws, "book", "again", {"market": "ZRX-WETH"})
+        assert again["payload"]["seq"] == seqs[-1]
+        assert {side: dict(map(tuple, again["payload"][side])) for side in ("bids", "asks")} == levels
+        trades_again = subscribe(ws, "trades", "t", {"market": "ZRX-WETH"})
+        assert trades_again["payload"]["seq"] == trade_seq + len(asks)
+        assert {t["id"] for t in trades_again["payload"]["trades"]} >= {t["id"] for t in updates["trades"]}
+
+
+def _apply(levels: dict, delta: dict) -> None:
+    for side in ("bids", "asks"):
+        for price, amount in delta[side]:
+            if amount == "0":
+                levels[side].pop(price, None)
+            else:
+                levels[side][price] = amount
+
+
+def test_bad_messages_get_an_error_and_the_connection_stays_usable(stack):
+    with connect(stack.ws_url) as ws:
+        cases = [
+            ("not json", 101, None),
+            (json.dumps([1, 2]), 101, None),
+            (json.dumps({"type": "subscribe", "channel": "nope", "requestId": 1}), 100, "channel"),
+            (json.dumps({"type": "subscribe", "channel": "orderbook", "payload": {}}), 100, "requestId"),
+            (json.dumps({"type": "subscribe", "channel": "orderbook", "requestId": 2,
+                         "payload": {"baseTokenAddress": "0x12", "quoteTokenAddress": WETH}}), 100, "baseTokenAddress"),
+            (json.dumps({"type": "subscribe", "channel": "orderbook", "requestId": 3,
+                         "payload": {"baseTokenAddress": "0x" + "ab" * 20, "quoteTokenAddress": WETH}}), 100,
+             "baseTokenAddress"),
+            (json.dumps({"type": "subscribe", "channel": "book", "requestId": 4, "payload": {"market": "NO-SUCH"}}),
+             100, "market"),
+            (json.dumps({"type": "subscribe", "channel": "orders", "requestId": 5, "payload": {"apiKey": "wrong"}}),
+             401, None),
+        ]
+        for body, code, field in cases:
+            ws.send(body)
+            error = receive(ws, lambda m: True)
+            assert error["type"] == "error" and error["payload"]["code"] == code, (body, error)
+            if field:
+                assert error["payload"]["validationErrors"][0]["field"] == field, (body, error)
+        ws.send(json.dumps({"type": "ping", "requestId": 9}))
+        assert receive(ws, lambda m: True) == {"type": "pong", "channel": None, "requestId": 9, "payload": {}}
+        assert subscribe(ws, "ticker", 10, {"market": "zrx-weth"})["payload"]["market"] == "ZRX-WETH"
+
+
+def test_private_orders_channel_with_an_api_key_or_a_relayer_jwt(stack):
+    from chalicelib import settings
+    from chalicelib.auth import sessions
+
+    with connect(stack.ws_url) as ws:
+        mine = subscribe(ws, "orders", "k", {"apiKey": stack.keys["maker"]})
+        assert mine["type"] == "snapshot" and mine["payload"]["account"] == "maker"
+        order_id = coinbtr(stack, "sell", "0.99", "2", "maker")
+        event = receive(ws, lambda m: m["channel"] == "orders" and m["type"] == "update")
+        assert event["payload"]["id"] == order_id and event["payload"]["status"] == "open"
+        assert stack.post("/api/v1/trading/cancel/selllimit", {"market": "ZRX-WETH", "id": order_id},
+                          headers={"Authorization": f"Token {stack.keys['maker']}"}).status_code == 200
+        cancelled = receive(ws, lambda m: m["channel"] == "orders" and m["payload"].get("id") == order_id
+                            and m["payload"]["status"] != "open")
+        assert cancelled["payload"]["status"] == "cancelled"
+
+    token = sessions.issue_token(addr(CAROL), settings.jwt_secret(), int(time.time()))
+    with connect(stack.ws_url) as ws:
+        assert subscribe(ws, "orders", 1, {"token": token})["payload"]["account"] == addr(CAROL)
+        forged = sessions.issue_token(addr(CAROL), "another-secret-0123456789abcdef0123456789", int(time.time()))
+        assert subscribe(ws, "orders", 2, {"token": forged})["payload"]["code"] == 401

@@ -36,17 +36,6 @@ def create_market(id: str, base: str, quote: str, fee: Fraction, clock: Clock, m
     return market
 
 
-def update_market(id: str, **changes) -> Market:
-    """Change a market's fee, min_amount, name, url or enabled (seen by other processes
-    within `MARKET_TTL`)."""
-    key = normalize_name(id)
-    market = stores.markets().update(key, changes)
-    cache.forget("market", key)
-    if market is None:
-        raise NotFound(f"no market {id!r}")
-    return market
-
-
 def _rate_text(rate: Fraction) -> str:
     from decimal import Decimal
 

@@ -46,9 +46,6 @@ class MarketStore(Protocol):
     def create(self, market: Market) -> bool:
         """Put the market unless its id exists; False when it does."""
 
-    def update(self, market_id: str, changes: dict[str, Any]) -> Market | None:
-        """Change `EDITABLE` fields of an existing market; None when there is no such market."""
-
     def stage_advance(self, tx: Any, market: Market, last_price: str | None) -> None:
         """Add to `tx`: `seq` + 1 (and `last_price`), on condition that `seq` is still the
         one `market` was read with (else the commit raises `store.StaleRead`)."""
@@ -80,18 +77,6 @@ class DynamoMarkets:
     def create(self, market: Market) -> bool:
         item = MarketItem(**dataclasses.asdict(market))
         return store.write_if(lambda: item.save(condition=MarketItem.id.does_not_exist()))
-
-    def update(self, market_id: str, changes: dict[str, Any]) -> Market | None:
-        _check_editable(changes)
-        if not db.is_key(market_id):
-            return None
-        if not changes:
-            return self.get(market_id, consistent=True)
-        item = MarketItem(market_id)
-        actions = [getattr(MarketItem, name).set(value) for name, value in changes.items()]
-        if not store.write_if(lambda: item.update(actions=actions, condition=MarketItem.id.exists())):
-            return None
-        return _domain(item)  # PynamoDB refreshed `item` from the update's ALL_NEW response
 
     def stage_update(self, tx: store.Tx, market_id: str, changes: dict[str, Any]) -> None:
         _check_editable(changes)
@@ -128,14 +113,6 @@ class MemoryMarkets:
                 return False
             self._markets[market.id] = market
             return True
-
-    def update(self, market_id: str, changes: dict[str, Any]) -> Market | None:
-        _check_editable(changes)
-        with self._ledger.lock:
-            if market_id not in self._markets:
-                return None
-            self._markets[market_id] = dataclasses.replace(self._markets[market_id], **changes)
-            return self._markets[market_id]
 
     def stage_update(self, tx: MemoryTx, market_id: str, changes: dict[str, Any]) -> None:
         _check_editable(changes)

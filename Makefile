@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint unit api api-ddblocal integration fuzz bench load audit package lint-infra clean
+.PHONY: install browser run test lint unit api api-ddblocal integration fuzz bench load audit package lint-infra clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ $(NPM_STAMP): package.json package-lock.json
 	touch $(NPM_STAMP)
 
 install: $(STAMP) $(NPM_STAMP)
+
+# Debian's Chromium for the browser tests (Playwright for Python drives it with
+# executable_path; it never downloads a browser of its own)
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+browser: $(CHROMIUM)
 
 run: install
 	$(PY) -m chalicelib.local.runner
@@ -37,10 +45,10 @@ api: $(STAMP)
 api-ddblocal: install
 	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api tests/contract -q
 
-integration: install
+integration: install browser
 	$(PY) -m pytest tests/integration -q
 
-test: install
+test: install browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest tests -q -p no:cacheprovider
 	LAMBDEX_TEST_BACKEND=ddblocal $(PY) -m pytest tests/api tests/contract -q -p no:cacheprovider

@@ -9,6 +9,7 @@ import logging
 from chalice import Chalice, Rate
 
 from chalicelib import logs, settings
+from chalicelib.api import cors
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
 from chalicelib.api.coinbtr_trading import coinbtr_trading
@@ -16,7 +17,9 @@ from chalicelib.api.coinbtr_wallet import coinbtr_wallet
 from chalicelib.api.converter import converter
 from chalicelib.api.counterparty import counterparty
 from chalicelib.api.docs import docs
+from chalicelib.api.health import health
 from chalicelib.api.relayer import relayer
+from chalicelib.api.ui import ui
 from chalicelib.events import matcher, scheduler
 from chalicelib.ledger.clock import current as clock
 from chalicelib.realtime import handlers as realtime
@@ -49,6 +52,16 @@ app.register_blueprint(coinbtr_wallet)
 app.register_blueprint(converter)
 app.register_blueprint(relayer)
 app.register_blueprint(docs)
+app.register_blueprint(ui)
+app.register_blueprint(health)
+
+
+@app.middleware("http")
+def cors_origin(event, get_response):
+    """With several allowed origins, a response names the caller's (Vary: Origin)."""
+    response = get_response(event)
+    cors.vary_origin(event.headers, response.headers)
+    return response
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")
@@ -82,3 +95,6 @@ def websocket_disconnect(event):
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="LATEST")
 def publish_realtime(event):
     return publisher.handle(event.to_dict(), clock())
+
+
+cors.apply(app.routes)  # last: every route registered above gets its CORS config (none on /admin)

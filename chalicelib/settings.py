@@ -50,6 +50,12 @@ SETTINGS = (
     Setting("LAMBDEX_0X_EXCHANGE", "0x479cc461fecd078f766ecc58533d6f69580cf3ac", "0x v1 exchange contract"),
     Setting("LAMBDEX_0X_ALLOW_FIXED_MESSAGE", "true",
             "0x relayer /v0/auth also accepts the spec's fixed sign-in message (replayable; false = nonces only)"),
+    Setting("LAMBDEX_CORS_ORIGINS", "*",
+            "browser origins allowed to call the API (CORS): * or a comma-separated list; never /admin"),
+    Setting("LAMBDEX_HEALTH_MAX_STREAM_LAG", "60",
+            "GET /health: seconds behind the newest stream record before the matcher counts as lagging"),
+    Setting("LAMBDEX_HEALTH_MAX_SCHEDULER_AGE", "180",
+            "GET /health: seconds since the last completed scheduler pass before it counts as stalled"),
     Setting("LAMBDEX_LOG_LEVEL", "INFO", "log level of the JSON-lines logs"),
     Setting("LAMBDEX_ORDERS_STREAM_ARN",
             "arn:aws:dynamodb:us-east-1:000000000000:table/lambdex-local-orders/stream/local",
@@ -57,6 +63,9 @@ SETTINGS = (
     Setting("LAMBDEX_WS_ENDPOINT", "",
             "Management API endpoint of the WebSocket API, https://{api-id}.execute-api.{region}.amazonaws.com/{stage} "
             "(set by the deployment; the local runner serves its own)"),
+    Setting("LAMBDEX_WS_URL", "",
+            "public URL of the WebSocket API that the market pages connect to (wss://...; set by the deployment "
+            "and by the local runner; empty: the pages poll)"),
     Setting("LAMBDEX_ADDRESS_SEED", "local-address-seed-change-me",
             "secret seed of deposit address and memo derivation (HMAC-SHA256 key)"),
     Setting("LAMBDEX_DEPOSIT_ACCOUNT", "lambdex",

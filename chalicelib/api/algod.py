@@ -1,4 +1,5 @@
-"""Algorand algod v2: `GET /v2/accounts/{address}/assets/{asset-id}`.
+"""Algorand algod v2: `GET /v2/accounts/{address}/assets/{asset-id}` and `GET /v2/status`
+(algod's `GET /health` and `GET /ready` are `api/health.py`'s).
 
 JSON by default, MessagePack with `format=msgpack` (same field names). The token is
 checked first, as algod does: `X-Algo-API-Token` or `Authorization: Bearer`.
@@ -24,6 +25,7 @@ algod = Blueprint(__name__)
 
 _ADDRESS = re.compile(r"^[A-Z2-7]{58}$")
 MAX_UINT64 = 2**64 - 1
+PROTOCOL_VERSION = "lambdex"  # /v2/status's consensus version fields: no Algorand protocol runs here
 
 
 def is_valid_address(address: str) -> bool:
@@ -109,4 +111,35 @@ def account_asset_information(address, asset_id):
 
         return Response(body=msgpack.packb(body), status_code=200,
                         headers={"Content-Type": "application/msgpack"})
+    return json_response(body)
+
+
+@algod.route("/v2/status", methods=["GET"])
+def node_status():
+    """algod's NodeStatusResponse from the ledger's clock: `last-round` is the current block
+    index. Lambdex runs no consensus protocol, so the version fields name `lambdex`, and it is
+    never catching up nor stopped at an unsupported round."""
+    request = algod.current_request
+    if not token_ok(request.headers):
+        return error(401, "Invalid API Token")
+    response_format = query_params(request).get("format", "json")
+    if response_format not in ("json", "msgpack"):
+        return error(400, f"unknown format {response_format!r}: json or msgpack")
+    now = clock()
+    at = now.now()
+    last_round = now.block_index()
+    body = {
+        "catchup-time": 0,
+        "last-round": last_round,
+        "last-version": PROTOCOL_VERSION,
+        "next-version": PROTOCOL_VERSION,
+        "next-version-round": last_round + 1,
+        "next-version-supported": True,
+        "stopped-at-unsupported-round": False,
+        "time-since-last-round": int((at - now.time_of_block(last_round)) * 1_000_000_000),
+    }
+    if response_format == "msgpack":
+        import msgpack
+
+        return Response(body=msgpack.packb(body), status_code=200, headers={"Content-Type": "application/msgpack"})
     return json_response(body)

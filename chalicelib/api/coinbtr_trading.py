@@ -113,7 +113,7 @@ def order_terms(side: str, spec: PlaceIn) -> orders.OrderRequest:
     if give <= 0 or get <= 0:
         raise InvalidInput("amount * price is smaller than one base unit of the quote asset", field="amount")
     return orders.OrderRequest(source="", give_asset=give_asset, give_quantity=give, get_asset=get_asset,
-                               get_quantity=get, dialect="coinbtr")
+                               get_quantity=get, dialect="coinbtr", market=market.id)
 
 
 def place(side: str):

@@ -274,6 +274,7 @@ QUERY: dict[str, list[dict]] = {  # view function name -> its query parameters
     "order_matches": [*CP_LIST, q("status", enum(*counterparty.MATCH_STATUSES, "all"),
                                   description="default pending")],
     "account_asset_information": [q("format", enum("json", "msgpack"))],
+    "node_status": [q("format", enum("json", "msgpack"))],
     "list_open_orders": [q("market"), q("id")],
     "get_open_order": [q("id", required=True)],
     "list_transactions": [q("market")],
@@ -347,6 +348,9 @@ RESPONSES: dict[str, tuple[int, dict]] = {  # view function name -> (status, bod
     "markets": ok("[#RelayerMarket]"), "orderbook": (200, {"anyOf": [t("#RelayerBook"), t("#SraBook")]}),
     "token_pairs": ok("[#SraTokenPair]"), "sra_orders": ok("[#SraOrder]"), "sra_order_by_hash": ok("#SraOrder"),
     "fees": ok("#Fees"),
+    "node_status": (200, obj("catchup-time:i last-round:i last-version:s next-version:s "
+                             "next-version-round:i next-version-supported:b stopped-at-unsupported-round:b "
+                             "time-since-last-round:i")),
 }
 
 
@@ -362,6 +366,8 @@ DIALECTS = {  # view module -> (tag, error body, error statuses, security)
     "converter": ("converter", "ConverterError", (400, 404), PUBLIC),
     "relayer": ("0x relayer", "RelayerError", (400, 404, 503), PUBLIC),
     "docs": ("docs", None, (), PUBLIC),
+    "ui": ("market pages", None, (), PUBLIC),
+    "health": ("health", None, (), PUBLIC),
 }
 SECURITY: dict[str, list[dict]] = {  # view function name -> security, where it is not the dialect's
     **dict.fromkeys(("list_books", "get_order_book", "get_ticker", "get_24h_volume", "get_currencies"), PUBLIC),
@@ -424,7 +430,7 @@ def operation(entry, path: str, components: dict) -> dict:
     status, schema = _lookup(RESPONSES, module, name, (200, {}))
     responses: dict[str, Any] = {str(status): {"description": "success", "content": {
         "application/json": {"schema": schema}}}}
-    if name == "account_asset_information":
+    if name in ("account_asset_information", "node_status"):
         responses[str(status)]["content"]["application/msgpack"] = {"schema": {"type": "string",
                                                                                "format": "binary"}}
     if name == "post_order":
@@ -438,6 +444,9 @@ def operation(entry, path: str, components: dict) -> dict:
     for code in sorted(set(statuses)):
         responses[str(code)] = {"description": "refused", "content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{error_schema}"}}}}
+    if module == "ui" and name != "market_data":  # HTML pages and their static assets
+        media = "text/html" if name.endswith("_page") else "*/*"
+        responses = {"200": {"description": "success", "content": {media: {"schema": {"type": "string"}}}}}
     op["responses"] = responses
     return op
 

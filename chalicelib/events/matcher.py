@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from chalicelib.ledger import settlement
+from chalicelib.errors import NotFound
+from chalicelib.ledger import health, settlement
 from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.markets import get_market
 from chalicelib.logs import Timer
 
 log = logging.getLogger("lambdex.matcher")
@@ -30,21 +32,49 @@ def market_to_match(record: dict) -> str | None:
     return None
 
 
+def traders_to_match(record: dict, restricted_market: bool) -> set[str]:
+    """Whose restricted orders to settle after this record: a taker-restricted order's
+    taker; and, in a market that has restricted orders, the new order's owner."""
+    new_image = record.get("dynamodb", {}).get("NewImage") or {}
+    taker = (new_image.get("taker") or {}).get("S")
+    if taker:
+        return {taker}
+    source = (new_image.get("source") or {}).get("S")
+    return {source} if source and restricted_market else set()
+
+
+def _has_restricted_orders(market_id: str) -> bool:
+    try:
+        return bool(get_market(market_id).restricted)  # cached: a new flag is seen within seconds
+    except NotFound:
+        return False
+
+
 def handle(event: dict, clock: Clock) -> dict:
     timer = Timer()
     records = event.get("Records", [])
     by_market: dict[str, list[str]] = defaultdict(list)
+    traders: dict[str, set[str]] = defaultdict(set)
+    restricted: dict[str, bool] = {}
     for record in records:
         market = market_to_match(record)
         if market:
             by_market[market].append(record["dynamodb"].get("SequenceNumber", ""))
+            if market not in restricted:
+                restricted[market] = _has_restricted_orders(market)
+            traders[market] |= traders_to_match(record, restricted[market])
     failures: list[str] = []
+    failed_markets: list[str] = []
     for market, sequence_numbers in by_market.items():
         try:
-            settlement.match_market(market, clock)
+            settlement.match_market(market, clock, traders=frozenset(traders[market]))
         except Exception:
             log.exception("matching failed", extra={"market": market})
             failures.extend(sequence_numbers)
+            failed_markets.append(market)
+    created = [r["dynamodb"]["ApproximateCreationDateTime"] for r in records
+               if "ApproximateCreationDateTime" in r.get("dynamodb", {})]
+    health.record_stream_batch(clock, max(created, default=None), failed_markets, list(by_market))
     log.info("stream batch", extra={"records": len(records), "markets": sorted(by_market),
                                     "failed": len(failures), "ms": timer.ms()})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}

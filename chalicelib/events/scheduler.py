@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.ledger import conversions, deposits, external, markets, orders, settlement, withdrawals
+from chalicelib.ledger import conversions, deposits, external, health, markets, orders, settlement, withdrawals
 from chalicelib.ledger.clock import Clock
 from chalicelib.logs import Timer
 
@@ -25,4 +25,5 @@ def run(clock: Clock) -> dict:
         report["expired"] += orders.expire_due_orders(market.id, clock)
         report["fills"] += settlement.match_market(market.id, clock).fills
     log.info("scheduler pass", extra={"report": report, "ms": timer.ms(), "block_index": clock.block_index()})
+    health.record_scheduler_pass(clock, timer.ms())
     return report

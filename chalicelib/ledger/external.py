@@ -97,15 +97,30 @@ def _expire(match_id: str, clock: Clock) -> None:
     log.info("match expired", extra={"match": match.id})
 
 
+MAX_EXPIRED_WITH = 32  # unpaid expiries an order survives; at the last it closes (its item stays small)
+
+
 def _give_back(tx: store.Tx, order, other: str, gave: int, got: int, clock: Clock) -> None:
     """Return what the match took to the order, re-opening it if the match had closed it.
-    The two orders never trade with each other again (`expired_with`)."""
+    The two orders never trade with each other again (`expired_with`). An order that has
+    seen `MAX_EXPIRED_WITH` of its matches expire unpaid is closed instead (expired, its
+    escrow returned), so `expired_with` stays bounded and the order cannot be farmed."""
     from chalicelib.ledger.models import Order
 
     escrowed = get_asset(order.give_asset).settlement == "ledger"
     condition = (Order.status == order.status) & (Order.give_remaining == order.give_remaining)
     now_us = clock.now_us()
     never_again = Order.expired_with.add({other})
+    worn_out = len(order.expired_with or ()) + 1 >= MAX_EXPIRED_WITH
+    if order.status in ("open", "filled") and worn_out:
+        left = (int(order.give_remaining) if order.status == "open" else 0) + gave  # a filled one holds `gave`
+        tx.update(order, actions=[never_again, Order.give_remaining.set(left),
+            Order.get_remaining.add(got), Order.status.set("expired"),
+            Order.status_index.set(status_index("expired", order.tx_index)), Order.book_key.remove(),
+            Order.open_expires_at.remove(), Order.updated_us.set(now_us)], condition=condition)
+        if escrowed and left:
+            tx.move(order.source, order.give_asset, available=left, locked=-left)
+        return
     if order.status == "open":
         tx.update(order, actions=[Order.give_remaining.add(gave), Order.get_remaining.add(got),
                                   Order.updated_us.set(now_us), never_again], condition=condition)
@@ -115,8 +130,8 @@ def _give_back(tx: store.Tx, order, other: str, gave: int, got: int, clock: Cloc
         tx.update(order, actions=[never_again,
             Order.give_remaining.set(gave), Order.get_remaining.set(int(order.get_remaining) + got),
             Order.status.set("open"), Order.status_index.set(status_index("open", order.tx_index)),
-            Order.book_key.set(book_key(order.side[0].upper(), int(order.give_quantity),
-                                        int(order.get_quantity), int(order.tx_index), order.tx_hash)),
+            Order.book_key.set(book_key(order.side, int(order.give_quantity), int(order.get_quantity),
+                                        int(order.tx_index), order.tx_hash, order.taker)),
             Order.open_expires_at.set(int(order.expires_at)), Order.updated_us.set(now_us),
         ], condition=condition)
         return

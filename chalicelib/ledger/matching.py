@@ -1,4 +1,4 @@
-"""Pure order-matching engine: Counterparty-style price-time priority.
+"""Pure order-matching engine: price-time priority for give-capped and get-capped orders.
 
 No I/O and no AWS: callers load the open orders of one market, call
 :func:`match_orders`, and persist the returned fills and order outcomes.
@@ -10,45 +10,97 @@ Conventions
   ``get_quantity / give_quantity``: what it asks per unit it gives.  Both sides
   of a market are expressed this way, so on either side a lower price is better
   for the counterparty and is matched first.
+* Every order has a cap (``BookOrder.cap``), the side of it that is a hard limit:
+
+  - ``"give"`` (Counterparty, 0x, CoinBTR sells): it never gives more than
+    ``give_quantity``; at a better price it may receive more than
+    ``get_quantity`` (Counterparty's rule: a buy sized by what it locked).
+  - ``"get"`` (CoinBTR buys): it never receives more than ``get_quantity`` in
+    total.  Fills are at the resting order's price, so at a better price it
+    spends less than it locked; the unspent give side is refunded when it closes.
+
+  Both kinds trade in one book, as taker or as maker.
 * Orders are replayed in arrival order ``(tx_index, tx_hash)``.  Each incoming
   order (``tx1``, the taker) trades against earlier resting orders (``tx0``,
   the makers) of the opposite side, best price first, then earliest, at the
   maker's price, for as long as the prices cross.  Whatever is left rests.
-* Quantities of one fill (``p0`` = maker price)::
+* Quantities of one fill (``p0`` = maker price ``G0 / g0``; ``forward`` goes from
+  tx0 to tx1 in tx0's give asset, ``backward`` from tx1 to tx0)::
 
-      forward  = largest f <= min(tx0.give_remaining, floor(tx1.give_remaining / p0))
+      upper    = min(tx0.give_remaining, floor(tx1.give_remaining / p0),
+                     tx1.get_remaining              if tx1 is get-capped,
+                     floor(tx0.get_remaining / p0)  if tx0 is get-capped)
+      forward  = largest f <= upper
                  such that ceil(f * p0) * tx1.get_quantity <= f * tx1.give_quantity
       backward = ceil(forward * p0)
 
-  ``forward`` goes from tx0 to tx1 (in tx0.give_asset) and ``backward`` from
-  tx1 to tx0.  The ceiling means the maker never receives less than its price;
-  the bound on ``forward`` means the taker never pays more than its own limit
-  and never more than it has.  This is exactly "decrement forward until both
-  hold", computed arithmetically (see :func:`_max_valid_forward`).
-* An order is closed when its ``give_remaining`` is 0, its ``get_remaining`` is
-  <= 0, or it is dust (its remainder would buy less than one unit at its own
-  price).  A closed order's ``give_remaining`` is refunded to its owner.
+  The ceiling means the maker never receives less than its price; the bound on
+  ``forward`` means the taker never pays more than its own limit nor more than it
+  has; the cap terms mean a get-capped taker never receives more than it still
+  wants, and a get-capped maker never more than it still wants (``ceil(f * p0) <=
+  R`` exactly when ``f <= floor(R / p0)``).  This is exactly "decrement forward
+  until it holds", computed arithmetically (:func:`_max_valid_forward`).
+* An order closes (:func:`close_reason`) as ``"filled"`` when its give side is
+  spent or its get side reached (``get_remaining <= 0``), or as ``"dust"`` when it
+  can no longer trade a unit at its own price: for a give-capped order, its
+  ``give_remaining`` buys less than one unit; for a get-capped one, its
+  ``get_remaining`` costs less than one unit of its give side (any fill of one
+  unit or more would then pay above its limit).  A closed order's
+  ``give_remaining`` is refunded to its owner.
+* Self-trade prevention: an incoming order never fills against a resting order of
+  the same ``source``.  Where such a fill would happen, the *resting* order is
+  cancelled instead (closed, reason ``"self_trade"``, its ``give_remaining``
+  refunded) and the incoming order goes on down the book.  Cancelling the older
+  order (not skipping it) keeps the book uncrossed, so a replay of what is left
+  finds nothing to do; it is what exchanges call "cancel resting" / "expire maker".
+* Fees: ``fee = ceil(forward * fee_rate)`` per fill, taken from ``forward`` (paid
+  by the taker).  Rounding up per fill means splitting cannot dodge the fee:
+  ``ceil(x) + ceil(y) >= ceil(x + y)``, so many small fills never pay less than
+  one fill of the same total (rounding down let a taker pay nothing by splitting
+  into fills below ``1 / fee_rate`` units).  It costs a taker at most one base
+  unit per fill over the exact rate, and ``fee_rate <= 1`` keeps ``fee <=
+  forward``.  Accruing per order instead would need a carried remainder on every
+  order and would still be dodged by splitting into many orders.
+
+Implementation
+--------------
+Each side of the book is a set of price levels, each a FIFO queue (``deque``) of
+resting orders in arrival order, keyed by an exact integer price key; the keys
+are on a heap, best (lowest) first.  ``key = get_quantity * S // give_quantity``
+with ``S = (largest give_quantity in the call) ** 2``: two distinct prices
+``n1/d1 != n2/d2`` differ by at least ``1 / (d1 * d2) >= 1 / S``, so their
+scaled values differ by at least 1 and the floors stay apart and in order, while
+equal prices give equal keys.  Crossing tests and fill sizes are cross-multiplied
+integers; only a fill whose first candidate would pay above the taker's limit
+runs the integer descent of :func:`_max_valid_forward`.  No ``Fraction`` is used
+in the loop; results are exact integers.
 """
 
 from __future__ import annotations
 
-import math
-from bisect import insort
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from heapq import heappop, heappush
+from operator import attrgetter
+from typing import NamedTuple
 
 __all__ = [
+    "CAPS",
     "BookOrder",
     "Fill",
     "MatchResult",
     "OrderOutcome",
     "book_sort_key",
+    "close_reason",
     "crosses",
     "is_dust",
     "match_orders",
     "order_price",
 ]
+
+CAPS = ("give", "get")
 
 
 @dataclass(frozen=True)
@@ -63,10 +115,14 @@ class BookOrder:
     get_quantity: int
     get_remaining: int
     taker: str | None = None  # if set, only an order from this address may trade with this one
+    cap: str = "give"  # "give" or "get": the side that is a hard limit (see the module docstring)
 
 
-@dataclass(frozen=True)
-class Fill:
+# Fill and OrderOutcome are immutable records created in the hot loop: NamedTuples,
+# which are several times cheaper to create than frozen dataclasses.
+
+
+class Fill(NamedTuple):
     tx0_hash: str  # resting order (maker)
     tx1_hash: str  # incoming order (taker)
     forward_asset: str  # from tx0 to tx1
@@ -76,13 +132,13 @@ class Fill:
     fee: int  # taken from forward, in forward_asset, paid by tx1
 
 
-@dataclass(frozen=True)
-class OrderOutcome:
+class OrderOutcome(NamedTuple):
     tx_hash: str
     give_remaining: int  # for a closed order: the amount refunded (== refund)
     get_remaining: int
-    closed: bool  # filled or dust: leaves the book
+    closed: bool  # leaves the book
     refund: int  # give_remaining returned to the owner when closed, else 0
+    reason: str | None = None  # None while open, else "filled", "dust" or "self_trade"
 
 
 @dataclass(frozen=True)
@@ -107,9 +163,25 @@ def is_dust(give_remaining: int, give_quantity: int, get_quantity: int) -> bool:
     """True if ``give_remaining`` would buy less than one unit at the order's own price.
 
     That is ``floor(give_remaining * get_quantity / give_quantity) == 0``; a zero
-    remainder is dust too.
+    remainder is dust too.  This is the dust rule of a give-capped order; see
+    :func:`close_reason` for both caps.
     """
     return give_remaining * get_quantity < give_quantity
+
+
+def close_reason(cap: str, give_remaining: int, get_remaining: int, give_quantity: int,
+                 get_quantity: int) -> str | None:
+    """Why an order in this state leaves the book: ``"filled"``, ``"dust"``, or None (it stays)."""
+    return _close_reason(cap == "get", give_remaining, get_remaining, give_quantity, get_quantity)
+
+
+def _close_reason(get_capped: bool, give_remaining: int, get_remaining: int, give_quantity: int,
+                  get_quantity: int) -> str | None:
+    if give_remaining <= 0 or get_remaining <= 0:
+        return "filled"
+    if get_capped:
+        return "dust" if get_remaining * give_quantity < get_quantity else None
+    return "dust" if give_remaining * get_quantity < give_quantity else None
 
 
 # --------------------------------------------------------------------------- sort key
@@ -164,8 +236,9 @@ def book_sort_key(price: Fraction, tx_index: int, tx_hash: str) -> str:
 # --------------------------------------------------------------------------- fill sizing
 
 
-def _max_valid_forward(limit: int, a: Fraction, c: Fraction) -> int:
-    """Largest ``f`` in ``[0, limit]`` with ``ceil(f * a) <= f * c``; requires ``0 < a <= c``.
+def _max_valid_forward(limit: int, a_num: int, a_den: int, c_num: int, c_den: int) -> int:
+    """Largest ``f`` in ``[0, limit]`` with ``ceil(f * a) <= f * c`` where ``a = a_num / a_den``,
+    ``c = c_num / c_den`` and ``0 < a <= c`` (all integers, positive denominators).
 
     Equivalently: the largest ``f`` such that the interval ``[f*a, f*c]`` holds an
     integer ``b``.  The valid ``f`` are not contiguous, so instead of stepping
@@ -183,123 +256,95 @@ def _max_valid_forward(limit: int, a: Fraction, c: Fraction) -> int:
     The depth is bounded by the common continued-fraction prefix of ``a`` and
     ``c``, i.e. logarithmic in the quantities.
     """
-    if not 0 < a <= c:
+    if not (a_den > 0 and c_den > 0 and 0 < a_num and a_num * c_den <= c_num * a_den):
         raise ValueError("need 0 < a <= c")
-    frames: list[tuple[int, Fraction]] = []
+    frames: list[tuple[int, int, int]] = []
     bound = limit
     while True:
         if bound <= 0:
             result = 0
             break
-        n = a.numerator // a.denominator
-        if a.denominator == 1 or n + 1 <= c:
+        n, rest = divmod(a_num, a_den)
+        if rest == 0 or (n + 1) * c_den <= c_num:
             result = bound
             break
-        a -= n
-        c -= n
-        if math.ceil(bound * a) <= bound * c:
+        a_num = rest  # a - n, now 0 < a < 1
+        c_num -= n * c_den  # c - n, now a <= c < 1
+        if -(-bound * a_num // a_den) * c_den <= bound * c_num:  # ceil(bound * a) <= bound * c
             result = bound
             break
-        frames.append((bound, a))
-        bound, a, c = math.floor(bound * c), 1 / c, 1 / a
-    for outer_bound, outer_a in reversed(frames):
+        frames.append((bound, a_num, a_den))
+        bound = bound * c_num // c_den
+        a_num, a_den, c_num, c_den = c_den, c_num, a_den, a_num  # (1/c, 1/a)
+    for outer_bound, outer_num, outer_den in reversed(frames):
         if result == 0:
             break
-        result = min(outer_bound, math.floor(result / outer_a))
+        result = min(outer_bound, result * outer_den // outer_num)  # floor(result / outer_a)
     return result
 
 
-def _fill_quantities(
-    tx0: BookOrder, tx0_give_remaining: int, tx1: BookOrder, tx1_give_remaining: int
-) -> tuple[int, int]:
-    """(forward, backward) for taker ``tx1`` against maker ``tx0``; (0, 0) when no fill."""
-    g0, G0 = tx0.give_quantity, tx0.get_quantity
-    g1, G1 = tx1.give_quantity, tx1.get_quantity
-    upper = min(tx0_give_remaining, tx1_give_remaining * g0 // G0)
-    if upper <= 0:
-        return 0, 0
-    forward = _max_valid_forward(upper, Fraction(G0, g0), Fraction(g1, G1))
-    backward = -(-forward * G0 // g0)
-    if forward <= 0 or backward <= 0:
-        return 0, 0
-    # Guaranteed by construction; cheap to re-check in a ledger.
-    assert backward <= tx1_give_remaining and backward * G1 <= forward * g1
-    assert backward * g0 >= forward * G0
-    return forward, backward
-
-
-# --------------------------------------------------------------------------- matching
-
-
-class _Live:
-    __slots__ = ("changed", "closed", "get_remaining", "give_remaining", "key", "order")
-
-    def __init__(self, order: BookOrder) -> None:
-        self.order = order
-        self.give_remaining = order.give_remaining
-        self.get_remaining = order.get_remaining
-        self.closed = False
-        self.changed = False
-        self.key = (order_price(order), order.tx_index, order.tx_hash)
-
-    def should_close(self) -> bool:
-        o = self.order
-        return (
-            self.give_remaining == 0
-            or self.get_remaining <= 0
-            or is_dust(self.give_remaining, o.give_quantity, o.get_quantity)
-        )
-
-    def outcome(self) -> OrderOutcome:
-        return OrderOutcome(
-            tx_hash=self.order.tx_hash,
-            give_remaining=self.give_remaining,
-            get_remaining=self.get_remaining,
-            closed=self.closed,
-            refund=self.give_remaining if self.closed else 0,
-        )
+# --------------------------------------------------------------------------- validation
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+_INT_FIELDS = ("tx_index", "give_quantity", "give_remaining", "get_quantity", "get_remaining")
+_STR_FIELDS = ("tx_hash", "source", "give_asset", "get_asset")
+
+
+def _check_types(o: object) -> None:
+    """The slow, precise type check, run only for an order that fails the fast one."""
+    if not isinstance(o, BookOrder):
+        raise TypeError(f"expected BookOrder, got {type(o).__name__}")
+    for name in _INT_FIELDS:
+        if not _is_int(getattr(o, name)):
+            raise TypeError(f"order {o.tx_hash!r}: {name} must be an int")
+    for name in _STR_FIELDS:
+        if not isinstance(getattr(o, name), str):
+            raise TypeError(f"order {o.tx_hash!r}: {name} must be a str")
+    if o.taker is not None and not isinstance(o.taker, str):
+        raise TypeError(f"order {o.tx_hash!r}: taker must be a str or None")
+    if not isinstance(o.cap, str):
+        raise TypeError(f"order {o.tx_hash!r}: cap must be a str")
+
+
 def _validate(orders: list[BookOrder]) -> None:
-    market: frozenset[str] | None = None
-    seen: set[str] = set()
+    if not orders:
+        return
+    _check_types(orders[0])
+    asset_a, asset_b = orders[0].give_asset, orders[0].get_asset
     for o in orders:
-        if not isinstance(o, BookOrder):
-            raise TypeError(f"expected BookOrder, got {type(o).__name__}")
-        for name in ("tx_index", "give_quantity", "give_remaining", "get_quantity", "get_remaining"):
-            if not _is_int(getattr(o, name)):
-                raise TypeError(f"order {o.tx_hash!r}: {name} must be an int")
-        for name in ("tx_hash", "source", "give_asset", "get_asset"):
-            if not isinstance(getattr(o, name), str):
-                raise TypeError(f"order {o.tx_hash!r}: {name} must be a str")
-        if o.taker is not None and not isinstance(o.taker, str):
-            raise TypeError(f"order {o.tx_hash!r}: taker must be a str or None")
+        # One fast check of the common case (exact built-in types); anything else gets the precise one.
+        if not (type(o) is BookOrder and type(o.tx_index) is int and type(o.give_quantity) is int
+                and type(o.give_remaining) is int and type(o.get_quantity) is int
+                and type(o.get_remaining) is int and type(o.tx_hash) is str and type(o.source) is str
+                and type(o.give_asset) is str and type(o.get_asset) is str
+                and (o.taker is None or type(o.taker) is str)):
+            _check_types(o)
         if o.give_quantity <= 0 or o.get_quantity <= 0:
             raise ValueError(f"order {o.tx_hash!r}: quantities must be positive")
         if not 0 <= o.give_remaining <= o.give_quantity:
             raise ValueError(f"order {o.tx_hash!r}: give_remaining must be in [0, give_quantity]")
         if o.get_remaining > o.get_quantity:
             raise ValueError(f"order {o.tx_hash!r}: get_remaining exceeds get_quantity")
-        if o.give_asset == o.get_asset:
-            raise ValueError(f"order {o.tx_hash!r}: gives and gets the same asset")
-        if o.tx_hash in seen:
-            raise ValueError(f"duplicate tx_hash {o.tx_hash!r}")
-        seen.add(o.tx_hash)
-        assets = frozenset((o.give_asset, o.get_asset))
-        if market is None:
-            market = assets
-        elif assets != market:
-            raise ValueError(f"orders span more than one market: {sorted(market)} and {sorted(assets)}")
-
-
-def _may_trade(tx0: BookOrder, tx1: BookOrder, excluded: frozenset[frozenset[str]]) -> bool:
-    if excluded and frozenset((tx0.tx_hash, tx1.tx_hash)) in excluded:
-        return False
-    return (tx0.taker is None or tx0.taker == tx1.source) and (tx1.taker is None or tx1.taker == tx0.source)
+        if o.cap != "give" and o.cap != "get":
+            raise ValueError(f"order {o.tx_hash!r}: cap must be one of {CAPS}, got {o.cap!r}")
+        if not ((o.give_asset == asset_a and o.get_asset == asset_b)
+                or (o.give_asset == asset_b and o.get_asset == asset_a)):
+            if o.give_asset == o.get_asset:
+                raise ValueError(f"order {o.tx_hash!r}: gives and gets the same asset")
+            raise ValueError(f"orders span more than one market: {sorted((asset_a, asset_b))} and "
+                             f"{sorted((o.give_asset, o.get_asset))}")
+    if asset_a == asset_b:
+        raise ValueError(f"order {orders[0].tx_hash!r}: gives and gets the same asset")
+    if len({o.tx_hash for o in orders}) != len(orders):
+        seen: set[str] = set()
+        for o in orders:
+            if o.tx_hash in seen:
+                raise ValueError(f"duplicate tx_hash {o.tx_hash!r}")
+            seen.add(o.tx_hash)
 
 
 def _fee_rate(fee_rate: object) -> Fraction:
@@ -309,6 +354,26 @@ def _fee_rate(fee_rate: object) -> Fraction:
     if not 0 <= rate <= 1:
         raise ValueError(f"fee_rate must be within [0, 1], got {rate}")
     return rate
+
+
+def _partners(excluded_pairs: frozenset[frozenset[str]]) -> dict[str, set[str]]:
+    """tx_hash -> the hashes it may not trade with (both directions)."""
+    partners: dict[str, set[str]] = {}
+    for pair in excluded_pairs:
+        if len(pair) == 2:
+            x, y = pair
+            partners.setdefault(x, set()).add(y)
+            partners.setdefault(y, set()).add(x)
+    return partners
+
+
+# --------------------------------------------------------------------------- matching
+
+_ARRIVAL = attrgetter("tx_index", "tx_hash")
+
+# A live order is a small list (cheaper than an object in the hot loop):
+# [give_remaining, get_remaining, order, get_capped, reason or None, touched]
+_GIVE, _GET, _ORDER, _GET_CAPPED, _REASON, _TOUCHED = range(6)
 
 
 def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0),
@@ -321,59 +386,124 @@ def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0),
     malformed quantities.
     """
     rate = _fee_rate(fee_rate)
+    fee_num, fee_den = rate.numerator, rate.denominator
     ordered = list(orders)
     _validate(ordered)
-    ordered.sort(key=lambda o: (o.tx_index, o.tx_hash))
-
-    books: dict[str, list[_Live]] = {}  # give_asset -> resting orders, best first
-    live: list[_Live] = []
+    if not ordered:
+        return MatchResult(fills=(), outcomes={})
+    ordered.sort(key=_ARRIVAL)
+    partners = _partners(excluded_pairs) if excluded_pairs else None
+    scale = max(o.give_quantity for o in ordered) ** 2  # exact integer price keys (module docstring)
+    first_asset = ordered[0].give_asset
+    heaps: tuple[list[int], list[int]] = ([], [])  # per side: price keys of its levels, best on top
+    books: tuple[dict[int, deque[list]], dict[int, deque[list]]] = ({}, {})  # per side: key -> FIFO level
     fills: list[Fill] = []
+    touched: list[list] = []  # live orders whose state changed
+    append_fill = fills.append
 
-    for order in ordered:
-        tx1 = _Live(order)
-        live.append(tx1)
-        if tx1.should_close():
-            tx1.closed = tx1.changed = True
+    for o in ordered:
+        g1, G1 = o.give_quantity, o.get_quantity
+        r1, q1 = o.give_remaining, o.get_remaining
+        get_capped = o.cap == "get"
+        live = [r1, q1, o, get_capped, None, False]
+        reason1 = _close_reason(get_capped, r1, q1, g1, G1)
+        if reason1 is not None:  # already done or dust when it enters
+            live[_REASON] = reason1
+            touched.append(live)
             continue
-        book = books.get(order.get_asset, [])
-        i = 0
-        while i < len(book):
-            tx0 = book[i]
-            if not crosses(tx0.order, order):
-                break  # sorted by price: nothing further crosses either
-            if not _may_trade(tx0.order, order, excluded_pairs):
-                i += 1
-                continue
-            forward, backward = _fill_quantities(tx0.order, tx0.give_remaining, order, tx1.give_remaining)
-            if forward == 0:
-                i += 1
-                continue
-            fills.append(
-                Fill(
-                    tx0_hash=tx0.order.tx_hash,
-                    tx1_hash=order.tx_hash,
-                    forward_asset=tx0.order.give_asset,
-                    forward_quantity=forward,
-                    backward_asset=order.give_asset,
-                    backward_quantity=backward,
-                    fee=forward * rate.numerator // rate.denominator,
-                )
-            )
-            tx0.give_remaining -= forward
-            tx0.get_remaining -= backward
-            tx1.give_remaining -= backward
-            tx1.get_remaining -= forward
-            tx0.changed = tx1.changed = True
-            if tx0.should_close():
-                tx0.closed = True
-                del book[i]
-            else:
-                i += 1
-            if tx1.should_close():
-                tx1.closed = True
+        side = 0 if o.give_asset == first_asset else 1
+        heap, book = heaps[1 - side], books[1 - side]
+        source1, taker1, hash1, asset1 = o.source, o.taker, o.tx_hash, o.give_asset
+        avoid = partners.get(hash1) if partners else None
+        set_aside: list[int] = []  # better levels passed over whose makers cannot trade with o
+        filled = False
+        while heap:
+            key = heap[0]
+            level = book[key]
+            head = level[0][_ORDER]
+            if head.get_quantity * G1 > head.give_quantity * g1:
+                break  # best remaining level does not cross: nothing further does
+            i, n = 0, len(level)
+            while i < n:
+                maker = level[i]
+                m = maker[_ORDER]
+                if ((m.taker is not None and m.taker != source1) or (taker1 is not None and taker1 != m.source)
+                        or (avoid is not None and m.tx_hash in avoid)):
+                    i += 1
+                    continue
+                g0, G0 = m.give_quantity, m.get_quantity
+                forward = r1 * g0 // G0
+                if maker[_GIVE] < forward:
+                    forward = maker[_GIVE]
+                if get_capped and q1 < forward:
+                    forward = q1
+                if maker[_GET_CAPPED]:
+                    wanted = maker[_GET] * g0 // G0
+                    if wanted < forward:
+                        forward = wanted
+                if forward <= 0:
+                    i += 1
+                    continue
+                backward = -(-forward * G0 // g0)
+                if backward * G1 > forward * g1:  # rounding up would pay above the taker's limit
+                    forward = _max_valid_forward(forward, G0, g0, g1, G1)
+                    if forward == 0:
+                        i += 1
+                        continue
+                    backward = -(-forward * G0 // g0)
+                if m.source == source1:  # self-trade: cancel the resting order instead
+                    maker[_REASON] = "self_trade"
+                    if not maker[_TOUCHED]:
+                        maker[_TOUCHED] = True
+                        touched.append(maker)
+                    del level[i]
+                    n -= 1
+                    continue
+                append_fill(Fill(m.tx_hash, hash1, m.give_asset, forward, asset1, backward,
+                                 -(-forward * fee_num // fee_den)))
+                maker[_GIVE] -= forward
+                maker[_GET] -= backward
+                r1 -= backward
+                q1 -= forward
+                filled = True
+                if not maker[_TOUCHED]:
+                    maker[_TOUCHED] = True
+                    touched.append(maker)
+                reason0 = _close_reason(maker[_GET_CAPPED], maker[_GIVE], maker[_GET], g0, G0)
+                if reason0 is not None:
+                    maker[_REASON] = reason0
+                    del level[i]
+                    n -= 1
+                else:
+                    i += 1
+                reason1 = _close_reason(get_capped, r1, q1, g1, G1)
+                if reason1 is not None:
+                    break
+            if not level:
+                heappop(heap)
+                del book[key]
+            elif reason1 is None:  # o goes on past makers it could not trade with
+                set_aside.append(heappop(heap))
+            if reason1 is not None:
                 break
-        if not tx1.closed:
-            insort(books.setdefault(order.give_asset, []), tx1, key=lambda x: x.key)
+        for key in set_aside:
+            heappush(heap, key)
+        live[_GIVE], live[_GET], live[_REASON] = r1, q1, reason1
+        if filled:
+            live[_TOUCHED] = True
+            touched.append(live)
+        if reason1 is None:  # rests at its own price, behind earlier orders of that price
+            key = G1 * scale // g1
+            own = books[side].get(key)
+            if own is None:
+                books[side][key] = deque((live,))
+                heappush(heaps[side], key)
+            else:
+                own.append(live)
 
-    outcomes = {x.order.tx_hash: x.outcome() for x in live if x.changed}
+    outcomes = {}
+    for live in touched:
+        tx_hash, reason = live[_ORDER].tx_hash, live[_REASON]
+        outcomes[tx_hash] = OrderOutcome(tx_hash, live[_GIVE], live[_GET], reason is not None,
+                                         0 if reason is None else live[_GIVE], reason)
     return MatchResult(fills=tuple(fills), outcomes=outcomes)

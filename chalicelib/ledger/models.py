@@ -125,6 +125,7 @@ class Market(Model):
     enabled = BooleanAttribute(default=True)
     seq = N(default=0)
     last_price = S(null=True)
+    restricted = BooleanAttribute(null=True)  # once any taker-restricted order was placed here
     created_us = N(default=0)
 
     all_markets = _gsi("all_markets", "kind", S, "id", S)
@@ -159,6 +160,7 @@ class Order(Model):
     dialect = S(default="counterparty")
     signed_order = MapAttribute(null=True)  # 0x: the whole signed order as submitted
     expired_with = UnicodeSetAttribute(null=True)  # orders whose match with this one expired unpaid
+    cap = S(null=True)  # "get": never receives more than get_quantity (CoinBTR buys); absent: "give"
     created_us = N(default=0)
     updated_us = N(default=0)
 
@@ -174,7 +176,7 @@ class Order(Model):
 
 class OrderMatch(Model):
     Meta = _meta("matches")
-    id = S(hash_key=True)  # f"{tx0_hash}_{tx1_hash}"
+    id = S(hash_key=True)  # f"{tx0_hash}_{tx1_hash}", f"..._{seq}" for a pair's repeat (stores.matches)
     market = S()
     tx0_index = N()
     tx0_hash = S()

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import secrets
 import threading
+import time
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
-from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
-from chalicelib.ledger import db, store
+from botocore.exceptions import ClientError
+
+from chalicelib.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.ledger import cache, db, store
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.markets import find_market, market_id
-from chalicelib.ledger.matching import book_sort_key, is_dust
+from chalicelib.ledger.markets import find_market, get_market, market_id
+from chalicelib.ledger.matching import is_dust
+from chalicelib.ledger.models import Market as MarketItem
 from chalicelib.ledger.models import Order
+from chalicelib.ledger.stores import orders as order_store
 from chalicelib.ledger.stores.markets import Market
 
 log = logging.getLogger("lambdex.orders")
@@ -47,24 +52,57 @@ class OrderRequest:
     signed_order: dict[str, Any] | None = None
     fee_required: int = 0
     fee_provided: int = 0
+    cap: str = "give"  # "give": never gives more than give_quantity; "get": never gets more than get_quantity
+    market: str | None = None  # the market the dialect's request names; else found from the two assets
+    client_order_id: str | None = None  # the dialect derives `tx_hash` from it (retries are idempotent)
+
+
+CAPS = ("give", "get")
+PLACE_ATTEMPTS = 6  # a conflicting or throttled placement is tried again, then answered "busy" (503)
 
 
 def market_for(give_asset: str, get_asset: str) -> tuple[Market, str]:
-    """The market trading these two assets and the order's side of it."""
+    """The market trading these two assets and the order's side of it (cached per process:
+    a market's base and quote never change, so neither does the answer once found)."""
+    found = cache.cached("market_for", f"{give_asset}\n{get_asset}", PAIR_TTL,
+                         lambda: _find_market_for(give_asset, get_asset))
+    if found is None:
+        raise InvalidInput(f"no market trades {give_asset} against {get_asset}", field="get_asset")
+    market_id_found, side = found
+    return get_market(market_id_found), side
+
+
+PAIR_TTL = 300.0  # seconds
+
+
+def _find_market_for(give_asset: str, get_asset: str) -> tuple[str, str] | None:
     sell = find_market(market_id(give_asset, get_asset))
     if sell is not None:
-        return sell, "sell"
+        return sell.id, "sell"
     buy = find_market(market_id(get_asset, give_asset))
     if buy is not None:
-        return buy, "buy"
-    raise InvalidInput(f"no market trades {give_asset} against {get_asset}", field="get_asset")
+        return buy.id, "buy"
+    return None
+
+
+def named_market(id: str, give_asset: str, get_asset: str) -> tuple[Market, str]:
+    """The market the request names, and the order's side of it (no other id is tried)."""
+    try:
+        market = get_market(id)
+    except NotFound:
+        raise InvalidInput(f"no market {id}", field="market") from None
+    if (market.base, market.quote) == (give_asset, get_asset):
+        return market, "sell"
+    if (market.base, market.quote) == (get_asset, give_asset):
+        return market, "buy"
+    raise InvalidInput(f"market {market.id} does not trade {give_asset} against {get_asset}", field="market")
 
 
 _last_index = 0
 _index_lock = threading.Lock()
 
 
-def next_tx_index(clock: Clock) -> int:
+def next_tx_index(clock: Clock, now_us: int | None = None) -> int:
     """Microseconds since the epoch, strictly increasing within a process.
 
     Arrival order with no shared counter (no hot item); two processes may draw the
@@ -72,7 +110,7 @@ def next_tx_index(clock: Clock) -> int:
     """
     global _last_index
     with _index_lock:
-        _last_index = max(clock.now_us(), _last_index + 1)
+        _last_index = max(clock.now_us() if now_us is None else now_us, _last_index + 1)
         return _last_index
 
 
@@ -80,28 +118,30 @@ def new_tx_hash() -> str:
     return hashlib.sha256(secrets.token_bytes(32)).hexdigest()
 
 
-def book_key(side: str, give_quantity: int, get_quantity: int, tx_index: int, tx_hash: str) -> str:
-    """Sorts one side of a market's book best first: by the order's own asking price
-    (get per give, lower is better for both sides), then arrival."""
-    return f"{side}#" + book_sort_key(Fraction(get_quantity, give_quantity), tx_index, tx_hash)
-
-
-def status_index(status: str, tx_index: int) -> str:
-    return f"{status}#{tx_index:020d}"
+book_key = order_store.book_key  # the `book` index key: public sides, or a taker's own space
+status_index = order_store.status_index
 
 
 def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
-    """Lock the give side and open the order; (order, False) when it existed already."""
+    """Lock the give side and open the order; (order, False) when it existed already.
+
+    Conflicts and throttles are retried (bounded, jittered) with the same order id, so a
+    retry after a commit whose answer was lost finds the order and returns it."""
     give, get = get_asset(request.give_asset), get_asset(request.get_asset)
     if give.name == get.name:
         raise InvalidInput("give_asset and get_asset must differ", field="get_asset")
     check_quantity(request.give_quantity, "give_quantity")
     check_quantity(request.get_quantity, "get_quantity")
+    if request.cap not in CAPS:
+        raise InvalidInput(f"cap must be one of {', '.join(CAPS)}", field="cap")
     if request.expires_at is None and not 0 < request.expiration <= MAX_EXPIRATION:
         raise InvalidInput(f"expiration must be 1..{MAX_EXPIRATION} blocks", field="expiration")
     if is_dust(request.give_quantity, request.give_quantity, request.get_quantity):
         raise InvalidInput("the order is too small to receive one base unit at its price", field="give_quantity")
-    market, side = market_for(give.name, get.name)
+    if request.market is not None:
+        market, side = named_market(request.market, give.name, get.name)
+    else:
+        market, side = market_for(give.name, get.name)
     if not market.enabled:
         raise InvalidInput(f"market {market.id} is disabled", field="market")
     base_quantity = request.give_quantity if side == "sell" else request.get_quantity
@@ -111,9 +151,10 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         raise InvalidInput("at least one side must be an asset the ledger holds", field="give_asset")
 
     tx_hash = (request.tx_hash or new_tx_hash()).lower().removeprefix("0x")
-    now = clock.now()
-    block = clock.block_index()
-    tx_index = next_tx_index(clock)
+    now_us = clock.now_us()  # one instant for the whole operation
+    now = now_us / 1_000_000
+    block = clock.block_at(now)
+    tx_index = next_tx_index(clock, now_us)
     if request.expires_at is not None:  # a 0x order lives until its own timestamp
         if request.expires_at <= now:
             raise InvalidInput("the order has already expired", field="expirationUnixTimestampSec")
@@ -132,16 +173,19 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         fee_required=request.fee_required, fee_required_remaining=request.fee_required,
         fee_provided=request.fee_provided, fee_provided_remaining=request.fee_provided,
         status="open", status_index=status_index("open", tx_index),
-        book_key=book_key(side[0].upper(), request.give_quantity, request.get_quantity, tx_index, tx_hash),
+        book_key=book_key(side, request.give_quantity, request.get_quantity, tx_index, tx_hash, request.taker),
         open_expires_at=int(expires_at), taker=request.taker, dialect=request.dialect,
-        signed_order=request.signed_order, created_us=clock.now_us(), updated_us=clock.now_us(),
+        signed_order=request.signed_order, created_us=now_us, updated_us=now_us,
+        cap=None if request.cap == "give" else request.cap,
     )
     tx = store.Tx()
     tx.put(order, condition=Order.tx_hash.does_not_exist(), on_fail=store.AlreadyApplied)
     if give.settlement == "ledger":  # an externally settled asset (BTC) is paid later, not escrowed
         tx.move(request.source, give.name, available=-request.give_quantity, locked=request.give_quantity)
+    if request.taker and not market.restricted:  # settlement looks for restricted orders only where flagged
+        tx.update(MarketItem(market.id), actions=[MarketItem.restricted.set(True)])
     try:
-        tx.commit(f"place:{tx_hash}", "place", tx_hash, clock.now_us(), block)
+        _commit_retrying(tx, tx_hash, now_us, block)
     except store.AlreadyApplied:
         existing = get_order(tx_hash, market.id)
         if (existing.source, existing.give_asset, existing.give_quantity, existing.get_asset,
@@ -149,9 +193,28 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
                                            request.get_quantity):
             raise Conflict(f"order {tx_hash} exists with other terms", field="tx_hash") from None
         return existing, False
+    if request.taker and not market.restricted:
+        cache.forget("market", market.id)  # this process sees the flag at once, others within MARKET_TTL
     log.info("order placed", extra={"order": tx_hash, "market": market.id, "side": side,
                                     "give": request.give_quantity, "get": request.get_quantity})
     return order, True
+
+
+def _commit_retrying(tx: store.Tx, tx_hash: str, now_us: int, block: int) -> None:
+    """Commit a placement, again after a conflict, a throttle or a lost answer (the order id
+    and the journal entry make a repeat harmless); `Busy` (503) once the budget is spent."""
+    for attempt in range(PLACE_ATTEMPTS):
+        try:
+            tx.commit(f"place:{tx_hash}", "place", tx_hash, now_us, block)
+            return
+        except (store.Retryable, store.StaleRead) as error:
+            log.info("place retry", extra={"order": tx_hash, "attempt": attempt, "reason": str(error)})
+        except ClientError as error:  # a transport-level failure botocore gave up on
+            if error.response.get("Error", {}).get("Code") not in store.RETRYABLE_CODES:
+                raise
+            log.info("place retry", extra={"order": tx_hash, "attempt": attempt, "reason": str(error)})
+        time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())
+    raise Busy(f"placing order {tx_hash} met contention {PLACE_ATTEMPTS} times, try again")
 
 
 def get_order(tx_hash: str, market: str | None = None) -> Order:

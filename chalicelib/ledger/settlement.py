@@ -1,17 +1,33 @@
-"""Settle a market: read its book, run the pure matcher, write the fills.
+"""Settle a market: read what crosses, run the pure matcher, write the fills.
 
 Serialized per market by the market item's `seq`: every settling transaction
 conditions on the `seq` it read and increments it, so two matchers working on one
 market cannot both commit from the same view. Within the transaction each match is
-put with `attribute_not_exists(id)` (a second delivery cannot settle it twice), each
-order is conditioned on the remaining quantity read, and each debit on the balance.
-A failed condition re-reads and recomputes; nothing is ever written blind.
+put with `attribute_not_exists(id)`, each order is conditioned on the remaining
+quantity read, and each debit on the balance. A failed condition re-reads and
+recomputes; nothing is ever written blind.
+
+Bounded reads. A settlement reads the top `TOP` orders of each side of the public book
+(strongly consistent, projected to what the matcher needs). If the best buy and the best
+sell do not cross, it stops there. Otherwise it reads exactly the crossing region of each
+side: a key-condition range of the `book` index from the side's best price to the price
+that still crosses the other side's best, paging only while orders are in that range.
+An order outside that region crosses nothing (the other side's best is the easiest to
+cross), so the matcher's arrival-order replay of the region equals a replay of the whole
+book. At most `MAX_SIDE_READ` orders per side are read in one pass; the next pass goes on
+from what this one settled.
+
+Taker-restricted orders (0x `taker`) are kept off the public sides (see
+`stores.orders`): they are matched in a second, private round for each trader the
+caller names (`traders`: the sources and takers of the orders a stream batch brought),
+against that trader's own open orders.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, fields
 from fractions import Fraction
 
 from chalicelib import settings
@@ -19,16 +35,22 @@ from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import fee_rate, get_market
-from chalicelib.ledger.matching import BookOrder, Fill, is_dust, match_orders
-from chalicelib.ledger.models import Order, OrderMatch
-from chalicelib.ledger.orders import status_index
+from chalicelib.ledger.matching import BookOrder, Fill, MatchResult, crosses, match_orders
+from chalicelib.ledger.stores import matches as match_store
+from chalicelib.ledger.stores import orders as order_store
 from chalicelib.ledger.stores.markets import Market
+from chalicelib.ledger.stores.orders import BookEntry, DynamoOrderBook, OrderBook
 from chalicelib.logs import Timer
 
 log = logging.getLogger("lambdex.settlement")
 
 MATCH_EXPIRE_BLOCKS = 20  # Counterparty: a pending match expires 20 blocks after it is made
-BOOK_PAGE = 200
+TOP = 4  # orders read from the top of each side before knowing whether anything crosses
+PAGE = 100  # orders per page while reading a crossing region
+MAX_SIDE_READ = 1000  # orders of one side read in one pass (bounded work; the next pass goes on)
+_BOOK_ORDER_FIELDS = {f.name for f in fields(BookOrder)}
+
+book: OrderBook = DynamoOrderBook()
 
 
 @dataclass
@@ -40,40 +62,111 @@ class SettleReport:
     closed: int = 0
 
 
-def read_open_orders(market: str, clock: Clock) -> list[Order]:
-    """The open book, by one strongly consistent Query of the `book` local index (both
-    sides, each sorted best first). A book too big for one page is read side by side,
-    each side's best part: whatever crosses is always at the top of its side."""
+# -- reading ------------------------------------------------------------------------------
+
+def _price(entry: BookEntry) -> Fraction:
+    return Fraction(entry.get_quantity, entry.give_quantity)
+
+
+def _live(entries: list[BookEntry], now: float) -> list[BookEntry]:
+    return [e for e in entries if e.expires_at > now]
+
+
+def _read_top(market: str, letter: str, now: float, prefix: str = "") -> tuple[list[BookEntry], bool]:
+    """The top of one side until its best live order (expired ones the scheduler has not
+    removed yet are passed over); (entries read, whether the side may hold more)."""
+    page = book.side(market, letter, limit=TOP, prefix=prefix)
+    read = list(page.entries)
+    while page.more and not _live(read, now) and len(read) < MAX_SIDE_READ:
+        page = book.side(market, letter, limit=PAGE, after=read[-1].book_key, prefix=prefix)
+        read += page.entries
+    return read, page.more
+
+
+def _read_region(market: str, letter: str, top: list[BookEntry], more: bool, bound: str,
+                 prefix: str = "") -> list[BookEntry]:
+    """The orders of one side with keys up to `bound`: those of `top`, then further pages."""
+    region = [e for e in top if e.book_key <= bound]
+    while more and region and region[-1].book_key == top[-1].book_key and len(region) < MAX_SIDE_READ:
+        page = book.side(market, letter, limit=PAGE, upper=bound, after=region[-1].book_key, prefix=prefix)
+        region += page.entries
+        top, more = page.entries, page.more
+        if not page.entries:
+            break
+    return region
+
+
+def read_crossing_orders(market: str, clock: Clock, prefix: str = "") -> list[BookEntry]:
+    """The live orders of the crossing region of both sides (empty when the book does not
+    cross). `prefix` selects the public book ("") or one taker's restricted orders."""
     now = clock.now()
-    found = list(Order.book.query(market, consistent_read=True, limit=2 * BOOK_PAGE))
-    if len(found) == 2 * BOOK_PAGE:
-        found = [o for side in ("B", "S") for o in Order.book.query(
-            market, Order.book_key.startswith(f"{side}#"), consistent_read=True, limit=BOOK_PAGE)]
-    return [o for o in found if o.expires_at > now]
+    tops = {letter: _read_top(market, letter, now, prefix) for letter in order_store.SIDES}
+    best = {letter: next(iter(_live(entries, now)), None) for letter, (entries, _) in tops.items()}
+    buy, sell = best["B"], best["S"]
+    if buy is None or sell is None or not crosses(_as_book_order(buy), _as_book_order(sell)):
+        return []
+    found: list[BookEntry] = []
+    for letter, other in (("B", sell), ("S", buy)):
+        entries, more = tops[letter]
+        bound = order_store.price_bound(letter, 1 / _price(other), prefix)
+        found += _read_region(market, letter, entries, more, bound, prefix)
+    return _live(found, now)
 
 
-def to_book_order(order: Order) -> BookOrder:
-    return BookOrder(
-        tx_hash=order.tx_hash, tx_index=int(order.tx_index), source=order.source,
-        give_asset=order.give_asset, give_quantity=int(order.give_quantity),
-        give_remaining=int(order.give_remaining), get_asset=order.get_asset,
-        get_quantity=int(order.get_quantity), get_remaining=int(order.get_remaining), taker=order.taker,
+def read_open_orders(market: str, clock: Clock) -> list[BookEntry]:
+    """The whole live public book (tests and audits; settlement reads only what crosses)."""
+    found: list[BookEntry] = []
+    for letter in order_store.SIDES:
+        page = book.side(market, letter, limit=PAGE)
+        found += page.entries
+        while page.more:
+            page = book.side(market, letter, limit=PAGE, after=found[-1].book_key)
+            found += page.entries
+    return _live(found, clock.now())
+
+
+def _as_book_order(entry: BookEntry) -> BookOrder:
+    values = dict(
+        tx_hash=entry.tx_hash, tx_index=entry.tx_index, source=entry.source,
+        give_asset=entry.give_asset, give_quantity=entry.give_quantity, give_remaining=entry.give_remaining,
+        get_asset=entry.get_asset, get_quantity=entry.get_quantity, get_remaining=entry.get_remaining,
+        taker=entry.taker, cap=entry.cap,
     )
+    if "cap" not in _BOOK_ORDER_FIELDS:  # the matcher without caps: every order is give-capped
+        values.pop("cap")
+    return BookOrder(**values)
 
 
-def match_market(market_id: str, clock: Clock, max_rounds: int = 50) -> SettleReport:
-    """Settle everything that crosses in `market_id`; safe to call concurrently and repeatedly."""
+def to_book_order(order) -> BookOrder:
+    """A `BookOrder` of a `BookEntry` (or of a stored `Order` item)."""
+    if isinstance(order, BookEntry):
+        return _as_book_order(order)
+    return _as_book_order(order_store.entry_from_item(order.serialize()))
+
+
+# -- settling -----------------------------------------------------------------------------
+
+def match_market(market_id: str, clock: Clock, max_rounds: int = 50,
+                 traders: frozenset[str] | set[str] = frozenset()) -> SettleReport:
+    """Settle everything that crosses in `market_id`, and the orders restricted to each of
+    `traders` against that trader's own orders; safe to call concurrently and repeatedly."""
     report = SettleReport(market_id)
     timer = Timer()
-    for _ in range(max_rounds):
-        try:
-            settled = _settle_once(market_id, clock, report)
-        except (store.StaleRead, store.Retryable, store.AlreadyApplied) as error:
-            report.retries += 1
-            log.info("settle retry", extra={"market": market_id, "reason": type(error).__name__})
-            continue
-        if not settled:
-            break
+    if not traders:
+        traders = _restricted_takers(market_id)
+    rounds = [lambda: _settle_once(market_id, clock, report, read_crossing_orders(market_id, clock))]
+    rounds += [lambda t=trader: _settle_once(market_id, clock, report, _restricted_book(market_id, t, clock))
+               for trader in sorted(traders)]
+    for settle in rounds:
+        for _ in range(max_rounds):
+            try:
+                more = settle()
+            except (store.StaleRead, store.Retryable, store.AlreadyApplied) as error:
+                report.retries += 1
+                log.info("settle retry", extra={"market": market_id, "reason": type(error).__name__})
+                continue
+            if not more:
+                break
     if report.fills or report.retries:
         log.info("market settled", extra={"market": market_id, "fills": report.fills,
                                           "transactions": report.transactions, "retries": report.retries,
@@ -81,117 +174,235 @@ def match_market(market_id: str, clock: Clock, max_rounds: int = 50) -> SettleRe
     return report
 
 
-def _settle_once(market_id: str, clock: Clock, report: SettleReport) -> bool:
+RECONCILE_TAKERS = 20  # takers whose restricted orders one un-hinted pass settles
+
+
+def _restricted_takers(market_id: str) -> set[str]:
+    """Without hints (the scheduler's reconciler): some takers of the market's restricted
+    orders, read from a random point of their key space on, so that every taker is
+    reached over a few passes while one pass stays bounded."""
+    if not get_market(market_id).restricted:  # cached; the flag is set once, never cleared
+        return set()
+    takers: set[str] = set()
+    start = f"{random.getrandbits(32):08x}"[: random.randint(0, 4)]
+    for low in (start, ""):
+        page = book.restricted_from(market_id, low, limit=PAGE)
+        takers |= {e.taker for e in page.entries if e.taker}
+        if len(takers) >= RECONCILE_TAKERS or not start:
+            break
+    return set(sorted(takers)[:RECONCILE_TAKERS])
+
+
+def _restricted_book(market_id: str, trader: str, clock: Clock) -> list[BookEntry]:
+    """The orders only `trader` may fill, with `trader`'s own open orders that cross them."""
+    now = clock.now()
+    page = book.restricted_to(market_id, trader, limit=PAGE)
+    restricted = _live(page.entries, now)
+    if not restricted:
+        return []
+    own: list[BookEntry] = []
+    for letter in order_store.SIDES:
+        opposite = [e for e in restricted if e.letter != letter]
+        if opposite:
+            best = min(opposite, key=_price)
+            bound = order_store.price_bound(letter, 1 / _price(best))
+            own += [e for e in _orders_of(trader, market_id, letter, bound) if e.expires_at > now]
+    return restricted + own if own else []
+
+
+def _orders_of(source: str, market_id: str, letter: str, bound: str) -> list[BookEntry]:
+    """`source`'s public open orders of one side up to `bound` (the `open_by_source` index;
+    eventually consistent, so a settlement conditions on every value it read)."""
+    from chalicelib.ledger import db
+    from chalicelib.ledger.models import Order
+
+    names = dict(order_store._NAMES)
+    response = db.client().query(
+        TableName=Order.Meta.table_name, IndexName="open_by_source", Limit=PAGE,
+        KeyConditionExpression="#a3 = :s AND #a15 BETWEEN :lo AND :hi", FilterExpression="#a0 = :m",
+        ProjectionExpression=order_store._PROJECTION, ExpressionAttributeNames=names,
+        ExpressionAttributeValues={":s": {"S": source}, ":lo": {"S": f"{letter}#"}, ":hi": {"S": bound},
+                                   ":m": {"S": market_id}},
+    )
+    book.stats.round_trips += 1
+    return [order_store.entry_from_item(item) for item in response.get("Items", [])]
+
+
+def _settle_once(market_id: str, clock: Clock, report: SettleReport, read: list[BookEntry]) -> bool:
     """One read-match-commit round; True when there is more to settle."""
-    market = get_market(market_id, consistent=True)
-    orders = {o.tx_hash: o for o in read_open_orders(market.id, clock)}
-    if len(orders) < 2:
+    if len(read) < 2:
         return False
-    excluded = frozenset(frozenset((o.tx_hash, other)) for o in orders.values() for other in o.expired_with or ())
-    result = match_orders([to_book_order(o) for o in orders.values()], fee_rate(market), excluded)
-    closed_on_entry = [h for h, outcome in result.outcomes.items()
-                       if outcome.closed and not any(h in (f.tx0_hash, f.tx1_hash) for f in result.fills)]
+    market = get_market(market_id, consistent=True)
+    orders = {e.tx_hash: e for e in read}
+    excluded = frozenset(frozenset((e.tx_hash, other)) for e in read for other in e.expired_with)
+    result = match_orders([_as_book_order(e) for e in orders.values()], fee_rate(market), excluded)
+    traded = {h for f in result.fills for h in (f.tx0_hash, f.tx1_hash)}
+    closed_on_entry = [h for h, outcome in result.outcomes.items() if outcome.closed and h not in traded]
     if not result.fills and not closed_on_entry:
         return False
-    fills = _fills_that_fit(result.fills, orders)
-    complete = len(fills) == len(result.fills)
-    _commit(market, orders, fills, closed_on_entry if complete else [], clock)
-    report.fills += len(fills)
+    plan = _plan(market, orders, result, closed_on_entry, clock)
+    tx = plan.commit()
+    report.fills += len(plan.fills)
     report.transactions += 1
+    report.closed += plan.closed
+    log.info("fills settled", extra={"market": market.id, "seq": plan.seq, "fills": len(plan.fills),
+                                     "matches": plan.match_ids, "items": tx.size()})
     # After a complete commit the book it read is uncrossed; orders placed since have
     # their own triggers (and the scheduler's reconciler), so there is no second read.
-    return not complete
+    return not plan.complete
 
 
-def _fills_that_fit(fills: tuple[Fill, ...], orders: dict[str, Order]) -> list[Fill]:
-    """The longest prefix of `fills` whose transaction stays within DynamoDB's 100 items."""
-    chosen: list[Fill] = []
-    touched_orders: set[str] = set()
+# -- one settling transaction, within DynamoDB's limits by construction ----------------------
+
+@dataclass
+class _Plan:
+    market: Market
+    orders: dict[str, BookEntry]
+    result: MatchResult
+    fills: list[Fill]
+    closing: list[str]  # closed on entry (no fill): dust, or cancelled by self-trade prevention
+    complete: bool
+    seq: int
+    now_us: int
+    block: int
+    closed: int = 0
+    match_ids: tuple[str, ...] = ()
+
+    def build(self) -> store.Tx:
+        market, orders = self.market, self.orders
+        external = {a for a in (market.base, market.quote) if get_asset(a).settlement == "external"}
+        fee_account = settings.fee_account()
+        remaining = {h: [e.give_remaining, e.get_remaining] for h, e in orders.items()}
+        fills_of: dict[str, int] = {}
+        for fill in self.result.fills:
+            for h in (fill.tx0_hash, fill.tx1_hash):
+                fills_of[h] = fills_of.get(h, 0) + 1
+        tx = store.Tx()
+        ids = []
+        last_price = None
+        for fill in self.fills:
+            tx0, tx1 = orders[fill.tx0_hash], orders[fill.tx1_hash]
+            remaining[tx0.tx_hash][0] -= fill.forward_quantity
+            remaining[tx0.tx_hash][1] -= fill.backward_quantity
+            remaining[tx1.tx_hash][0] -= fill.backward_quantity
+            remaining[tx1.tx_hash][1] -= fill.forward_quantity
+            for h in (tx0.tx_hash, tx1.tx_hash):
+                fills_of[h] -= 1
+            pending = bool(external & {fill.forward_asset, fill.backward_asset})
+            if not pending:
+                # tx0's escrow goes to tx1 (less the taker fee), tx1's escrow goes to tx0.
+                tx.move(tx0.source, fill.forward_asset, locked=-fill.forward_quantity)
+                tx.move(tx1.source, fill.forward_asset, available=fill.forward_quantity - fill.fee)
+                if fill.fee:
+                    tx.move(fee_account, fill.forward_asset, available=fill.fee)
+                tx.move(tx1.source, fill.backward_asset, locked=-fill.backward_quantity)
+                tx.move(tx0.source, fill.backward_asset, available=fill.backward_quantity)
+            id = match_store.match_id(tx0.tx_hash, tx1.tx_hash, self.seq,
+                                      repeat=bool(tx0.expired_with or tx1.expired_with))
+            ids.append(id)
+            tx.raw("Put", match_store.match_put(_match_item(id, market, tx0, tx1, fill, pending, self.block,
+                                                             self.now_us)))
+            last_price = _base_price(market, fill)
+        self.closed = 0
+        touched = list(dict.fromkeys([h for f in self.fills for h in (f.tx0_hash, f.tx1_hash)] + self.closing))
+        for tx_hash in touched:
+            entry = orders[tx_hash]
+            outcome = self.result.outcomes[tx_hash]
+            # An order whose every fill is in this commit ends as the matcher says; one with
+            # fills left for the next round stays open with what this commit leaves it.
+            final = fills_of.get(tx_hash, 0) == 0
+            give_left, get_left = (outcome.give_remaining, outcome.get_remaining) if final else remaining[tx_hash]
+            close_as = None
+            if final and outcome.closed:
+                close_as = "cancelled" if getattr(outcome, "reason", None) == "self_trade" else "filled"
+                self.closed += 1
+                if give_left and entry.give_asset not in external:  # refund what it did not give
+                    tx.move(entry.source, entry.give_asset, available=give_left, locked=-give_left)
+            tx.raw("Update", order_store.remaining_update(entry, give_left, get_left, self.now_us, close_as))
+        stores.markets().stage_advance(tx, market, last_price)
+        self.match_ids = tuple(ids)
+        return tx
+
+    def commit(self) -> store.Tx:
+        tx = self.build()
+        while tx.byte_size() > store.MAX_TRANSACTION_BYTES and len(self.fills) + len(self.closing) > 1:
+            # Items are small (no order item is written whole), so only very long names get
+            # here: halve the batch (closings first) and let the next round go on.
+            if self.closing:
+                self.closing = self.closing[:len(self.closing) // 2]
+            else:
+                self.fills = self.fills[:len(self.fills) // 2]
+            self.complete = False
+            tx = self.build()
+        tx.commit(f"settle:{self.market.id}:{self.seq}", "settle", self.market.id, self.now_us, self.block)
+        return tx
+
+
+def _plan(market: Market, orders: dict[str, BookEntry], result: MatchResult, closed_on_entry: list[str],
+          clock: Clock) -> _Plan:
+    """The longest prefix of the fills, then of the orders closed on entry, whose transaction
+    stays within `store.MAX_TRANSACTION_ITEMS`, counting every item it will hold: the journal
+    entry, the market, each match, each order changed and each balance moved (the refunds of
+    closing orders included)."""
+    fee_account = settings.fee_account()
+    touched: set[str] = set()
     balances: set[tuple[str, str]] = set()
-    for fill in fills:
+    chosen: list[Fill] = []
+
+    def size(orders_touched: set[str], balances_moved: set, matches: int) -> int:
+        return 2 + len(orders_touched) + matches + len(balances_moved)
+
+    for fill in result.fills:
         tx0, tx1 = orders[fill.tx0_hash], orders[fill.tx1_hash]
-        new_orders = touched_orders | {fill.tx0_hash, fill.tx1_hash}
+        new_touched = touched | {fill.tx0_hash, fill.tx1_hash}
         new_balances = balances | {(tx0.source, tx0.give_asset), (tx0.source, tx0.get_asset),
                                    (tx1.source, tx1.give_asset), (tx1.source, tx1.get_asset),
-                                   (settings.fee_account(), fill.forward_asset)}
-        size = 2 + len(new_orders) + len(chosen) + 1 + len(new_balances)  # market, journal, orders, matches, ...
-        if chosen and size > store.MAX_TRANSACTION_ITEMS:
+                                   (fee_account, fill.forward_asset)}
+        if size(new_touched, new_balances, len(chosen) + 1) > store.MAX_TRANSACTION_ITEMS:
             break
         chosen.append(fill)
-        touched_orders, balances = new_orders, new_balances
-    return chosen
+        touched, balances = new_touched, new_balances
+    closing: list[str] = []
+    if len(chosen) == len(result.fills):
+        for tx_hash in closed_on_entry:
+            entry = orders[tx_hash]
+            new_balances = balances | {(entry.source, entry.give_asset)}
+            if size(touched | {tx_hash}, new_balances, len(chosen)) > store.MAX_TRANSACTION_ITEMS:
+                break
+            closing.append(tx_hash)
+            touched, balances = touched | {tx_hash}, new_balances
+    complete = len(chosen) == len(result.fills) and len(closing) == len(closed_on_entry)
+    now_us = clock.now_us()
+    return _Plan(market, orders, result, chosen, closing, complete, market.seq + 1, now_us,
+                 clock.block_at(now_us / 1_000_000))
 
 
-def _commit(market: Market, orders: dict[str, Order], fills: list[Fill], closed_on_entry: list[str],
-            clock: Clock) -> None:
-    now_us, block = clock.now_us(), clock.block_index()
-    external = {a for a in (market.base, market.quote) if get_asset(a).settlement == "external"}
-    fee_account = settings.fee_account()
-    remaining = {h: [int(o.give_remaining), int(o.get_remaining)] for h, o in orders.items()}
-    tx = store.Tx()
-    last_price = None
-    for fill in fills:
-        tx0, tx1 = orders[fill.tx0_hash], orders[fill.tx1_hash]
-        remaining[tx0.tx_hash][0] -= fill.forward_quantity
-        remaining[tx0.tx_hash][1] -= fill.backward_quantity
-        remaining[tx1.tx_hash][0] -= fill.backward_quantity
-        remaining[tx1.tx_hash][1] -= fill.forward_quantity
-        pending = bool(external & {fill.forward_asset, fill.backward_asset})
-        if not pending:
-            # tx0's escrow goes to tx1 (less the taker fee), tx1's escrow goes to tx0.
-            tx.move(tx0.source, fill.forward_asset, locked=-fill.forward_quantity)
-            tx.move(tx1.source, fill.forward_asset, available=fill.forward_quantity - fill.fee)
-            if fill.fee:
-                tx.move(fee_account, fill.forward_asset, available=fill.fee)
-            tx.move(tx1.source, fill.backward_asset, locked=-fill.backward_quantity)
-            tx.move(tx0.source, fill.backward_asset, available=fill.backward_quantity)
-        tx.put(_match_record(market, tx0, tx1, fill, pending, block, now_us),
-               condition=OrderMatch.id.does_not_exist(), on_fail=store.AlreadyApplied)
-        last_price = _base_price(market, fill)
-    closed = 0
-    for tx_hash in {h for f in fills for h in (f.tx0_hash, f.tx1_hash)} | set(closed_on_entry):
-        order = orders[tx_hash]
-        give_left, get_left = remaining[tx_hash]
-        is_closed = give_left == 0 or get_left <= 0 or is_dust(give_left, int(order.give_quantity),
-                                                               int(order.get_quantity))
-        actions = [Order.give_remaining.set(give_left), Order.get_remaining.set(get_left),
-                   Order.updated_us.set(now_us)]
-        if is_closed:
-            closed += 1
-            actions += [Order.status.set("filled"), Order.status_index.set(status_index("filled", order.tx_index)),
-                        Order.book_key.remove(), Order.open_expires_at.remove()]
-            if give_left and order.give_asset not in external:
-                tx.move(order.source, order.give_asset, available=give_left, locked=-give_left)
-        tx.update(order, actions=actions,
-                  condition=(Order.status == "open") & (Order.give_remaining == order.give_remaining))
-    seq = market.seq
-    stores.markets().stage_advance(tx, market, last_price)
-    tx.commit(f"settle:{market.id}:{seq + 1}", "settle", market.id, now_us, block)
-    log.info("fills settled", extra={"market": market.id, "seq": seq + 1, "fills": len(fills),
-                                     "matches": [f"{f.tx0_hash}_{f.tx1_hash}" for f in fills],
-                                     "items": tx.size()})
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
 
 
-def _match_record(market: Market, tx0: Order, tx1: Order, fill: Fill, pending: bool, block: int,
-                  now_us: int) -> OrderMatch:
-    match = OrderMatch(
-        f"{tx0.tx_hash}_{tx1.tx_hash}", market=market.id,
-        tx0_index=tx0.tx_index, tx0_hash=tx0.tx_hash, tx0_address=tx0.source,
-        tx1_index=tx1.tx_index, tx1_hash=tx1.tx_hash, tx1_address=tx1.source,
-        forward_asset=fill.forward_asset, forward_quantity=fill.forward_quantity,
-        backward_asset=fill.backward_asset, backward_quantity=fill.backward_quantity,
-        tx0_block_index=tx0.block_index, tx1_block_index=tx1.block_index, block_index=block,
-        tx0_expiration=tx0.expiration, tx1_expiration=tx1.expiration,
-        match_expire_index=block + MATCH_EXPIRE_BLOCKS, fee_paid=fill.fee, fee_asset=fill.forward_asset,
-        status="pending" if pending else "completed", time_us=now_us,
-    )
+def _match_item(id: str, market: Market, tx0: BookEntry, tx1: BookEntry, fill: Fill, pending: bool, block: int,
+                now_us: int) -> dict:
+    """The match in wire format (the `matches` table's `OrderMatch` shape)."""
+    item = {
+        "id": {"S": id}, "market": {"S": market.id},
+        "tx0_index": _n(tx0.tx_index), "tx0_hash": {"S": tx0.tx_hash}, "tx0_address": {"S": tx0.source},
+        "tx1_index": _n(tx1.tx_index), "tx1_hash": {"S": tx1.tx_hash}, "tx1_address": {"S": tx1.source},
+        "forward_asset": {"S": fill.forward_asset}, "forward_quantity": _n(fill.forward_quantity),
+        "backward_asset": {"S": fill.backward_asset}, "backward_quantity": _n(fill.backward_quantity),
+        "tx0_block_index": _n(tx0.block_index), "tx1_block_index": _n(tx1.block_index), "block_index": _n(block),
+        "tx0_expiration": _n(tx0.expiration), "tx1_expiration": _n(tx1.expiration),
+        "match_expire_index": _n(block + MATCH_EXPIRE_BLOCKS), "fee_paid": _n(fill.fee),
+        "fee_asset": {"S": fill.forward_asset}, "status": {"S": "pending" if pending else "completed"},
+        "time_us": _n(now_us),
+    }
     if pending:
-        match.pending_market = market.id
-    return match
+        item["pending_market"] = {"S": market.id}
+    return item
 
 
 def _base_price(market: Market, fill: Fill) -> str:
-    """The fill's price in quote base units per base base unit, as a decimal string."""
+    """The fill's price in quote base units per base base unit, as a fraction string."""
     if fill.forward_asset == market.base:
         price = Fraction(fill.backward_quantity, fill.forward_quantity)
     else:

@@ -12,6 +12,7 @@ goes negative whatever runs concurrently; credits are `ADD`, which commutes.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -28,6 +29,7 @@ from chalicelib.ledger.models import Balance, JournalEntry
 log = logging.getLogger("lambdex.store")
 
 MAX_TRANSACTION_ITEMS = 100
+MAX_TRANSACTION_BYTES = 4_000_000  # DynamoDB: a transaction's items total at most 4 MB
 RETRYABLE_CODES = {
     "TransactionConflict",
     "TransactionInProgressException",
@@ -95,6 +97,10 @@ class Tx(BalanceDeltas):
         )
         self.items.append(_Item("Update", _strip(request), on_fail))
 
+    def raw(self, action: str, request: dict[str, Any], on_fail: type[Exception] | Exception = StaleRead) -> None:
+        """An item already in wire format (a store module built it)."""
+        self.items.append(_Item(action, request, on_fail))
+
     def check(self, model_cls, hash_key, range_key=None, *, condition,
               on_fail: type[Exception] | Exception = StaleRead) -> None:
         request = model_cls.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)
@@ -102,6 +108,11 @@ class Tx(BalanceDeltas):
 
     def size(self) -> int:
         return len(self.items) + len(self.postings()) + 1
+
+    def byte_size(self) -> int:
+        """An upper bound of the transaction's size: its requests as JSON (what the items
+        hold plus names and expressions), the journal entry's postings included."""
+        return len(json.dumps([i.request for i in self.items])) + 2 * len(json.dumps(self.postings())) + 512
 
     # -- commit ---------------------------------------------------------------
     def commit(self, entry_id: str, kind: str, ref: str, time_us: int, block_index: int = 0,

@@ -6,6 +6,7 @@ placing an order whose two sides are named by token address. No HTTP, no dialect
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -136,7 +137,7 @@ def place_token_order(order: TokenOrder, clock: Clock) -> PlacedOrder:
         get_asset=get.name, get_quantity=order.taker_amount,
         expires_at=order.expires_at,
         tx_hash=order.order_hash, taker=order.taker.lower() if order.taker else None, dialect="0x",
-        signed_order=dict(order.signed_order),
+        signed_order=dict(order.signed_order), market=market.id,
     )
     placed, created = orders.place_order(request, clock)
     return PlacedOrder(placed, created, TokenMarket(market, base, quote))
@@ -148,7 +149,16 @@ def book_side(market_id: str, side: str) -> Iterator[Order]:
     """One side ("buy" or "sell") of a market's open book, best price first, read lazily
     from the `book` local index (strongly consistent)."""
     letter = {"buy": "B", "sell": "S"}[side]
-    return iter(Order.book.query(market_id, Order.book_key.startswith(f"{letter}#"), consistent_read=True))
+    public = Order.book.query(market_id, Order.book_key.startswith(f"{letter}#"), consistent_read=True)
+    # Taker-restricted orders live in their own key space (T#<taker>#<side>#...), off the
+    # public sides that settlement reads; the 0x views show them too, merged by price.
+    restricted = sorted((o for o in Order.book.query(market_id, Order.book_key.startswith("T#"), consistent_read=True)
+                         if o.side == side), key=_side_key)
+    return heapq.merge(public, restricted, key=_side_key)
+
+
+def _side_key(order: Order) -> str:
+    return order.book_key.split("#")[-1]
 
 
 def open_orders_of(source: str) -> Iterator[Order]:
@@ -205,3 +215,4 @@ def open_order_candidates(market_ids: list[str], *, maker: str | None = None, ta
         for market_id in sorted(wanted):
             for side in ("buy", "sell"):
                 yield from keep(book_side(market_id, side))
+

@@ -7,8 +7,9 @@ Start-up, in order:
 2. ``LAMBDEX_DYNAMODB_ENDPOINT`` (and dummy AWS credentials and region, if unset) in the
    environment, then ``chalicelib.settings`` is imported and its table printed;
 3. ``chalicelib.local.tables.ensure_tables(client)`` creates the missing tables;
-4. ``app.py`` is imported: ``app.app`` is served over HTTP on 127.0.0.1:``PORT`` by Chalice's
-   own local server (threaded), ``app.match_orders`` is fed the orders table's stream by a
+4. ``app.py`` is imported: ``app.app`` is served over HTTP on 127.0.0.1:``PORT`` by the
+   local HTTP/1.1 server (``http_server``: keep-alive, chunked bodies, a thread per
+   connection), ``app.match_orders`` is fed the orders table's stream by a
    :class:`StreamPoller`, and ``app.run_scheduler`` is called every
    ``LAMBDEX_SCHEDULE_INTERVAL`` seconds with a scheduled-event-shaped dict.
 
@@ -38,9 +39,9 @@ from typing import Any
 
 from chalice.config import Config
 from chalice.deploy.validate import validate_routes
-from chalice.local import ChaliceRequestHandler, LambdaContext, create_local_server
+from chalice.local import LambdaContext
 
-from chalicelib.local import jsonlog
+from chalicelib.local import http_server, jsonlog
 from chalicelib.local.dynamodb_local import LocalDatabase
 from chalicelib.local.jsonlog import fields
 from chalicelib.local.stream_poller import StreamPoller
@@ -213,6 +214,7 @@ class Runner:
         for name, value in self.settings.passthrough.items():
             if value is not None:
                 self.environ[name] = value
+        self.environ.setdefault("LAMBDEX_WS_URL", self.ws_url)  # what the market pages connect to
 
         app_settings = self.load_settings()
         describe = getattr(app_settings, "describe", None)
@@ -269,13 +271,9 @@ class Runner:
 
     def _start_http(self, app_obj: Any, config: Any) -> None:
         validate_routes(app_obj.routes)  # as `chalice local` does: only routes that would deploy
-        # create_local_server makes `current_request` thread-local and binds a ThreadingMixIn
-        # server, so concurrent requests are served concurrently.
-        server = create_local_server(app_obj, config, self.settings.host, self.settings.port)
-        server.server.RequestHandlerClass = functools.partial(
-            _JsonLoggingRequestHandler, app_object=app_obj, config=config)
+        server = http_server.serve(app_obj, config, self.settings.host, self.settings.port)
         self.http_server = server
-        thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.2},
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                                   name="http", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -359,8 +357,8 @@ class Runner:
         self.stop_event.set()
         server, self.http_server = self.http_server, None
         if server is not None:
-            server.server.shutdown()
-            server.server.server_close()
+            server.shutdown()
+            server.server_close()
             log.info("http.stopped")
         ws_server, self.ws_server = self.ws_server, None
         if ws_server is not None:
@@ -375,27 +373,6 @@ class Runner:
         self._threads.clear()
         self.database.stop()
         self.started = False
-
-
-class _JsonLoggingRequestHandler(ChaliceRequestHandler):
-    """Chalice's request handler, logging one JSON line per request instead of Apache lines."""
-
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        log.info("http.request", extra=fields(method=self.command, path=self.path,
-                                              status=int(code) if str(code).isdigit() else code,
-                                              client=self.client_address[0]))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.warning("http.message", extra=fields(message=format % args))
-
-    def __getattr__(self, name: str) -> Any:
-        # http.server answers 501 to a method it has no do_<METHOD> for (TRACE, QUERY, ...): hand
-        # every method to Chalice instead, which answers 405 when no route has it, as API Gateway
-        # refuses such methods with a 4xx too.
-        if name.startswith("do_"):
-            return self._generic_handle
-        raise AttributeError(name)
-
 
 
 def _lambda_context(function_name: str) -> LambdaContext:

@@ -3,6 +3,7 @@ poller feeding the matcher, the scheduler. Driven over HTTP like a user would.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,12 +36,21 @@ class Stack:
     def __enter__(self):
         self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.runner"], cwd=ROOT, env=self.env,
                                         stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        try:
+            self._wait_until_it_answers()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.__exit__()  # a stack that did not start is stopped, not left running
+            raise
+        return self
+
+    def _wait_until_it_answers(self) -> None:
         deadline = time.time() + 60
         while time.time() < deadline:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
             try:
                 requests.get(f"{self.url}/admin/assets", headers=ADMIN, timeout=30)  # slow when loaded
-                return self
+                return
             except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting on a loaded machine
                 time.sleep(0.2)
         raise AssertionError("the stack did not start:\n" + self.log.read_text()[-3000:])

@@ -182,6 +182,19 @@ def test_the_builder_knows_the_secret_settings():
     assert build_template.SECRETS == settings.SECRETS
 
 
+def test_api_gateway_answers_cors_preflights_except_on_admin(packaged):
+    _, template = packaged
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    preflight = paths["/v0/orderbook"]["options"]["x-amazon-apigateway-integration"]
+    assert preflight["type"] == "mock"
+    headers = preflight["responses"]["default"]["responseParameters"]
+    assert headers["method.response.header.Access-Control-Allow-Origin"] == "'*'"
+    assert "Authorization" in headers["method.response.header.Access-Control-Allow-Headers"]
+    assert "X-Algo-API-Token" in headers["method.response.header.Access-Control-Allow-Headers"]
+    assert "options" in paths["/api/v1/wallet/listbalances"]
+    assert [p for p in paths if p.startswith("/admin") and "options" in paths[p]] == []
+
+
 # -- realtime: the WebSocket API, its publisher, their rights ---------------------------------
 
 def test_the_websocket_api_routes_to_the_app_handlers(packaged):

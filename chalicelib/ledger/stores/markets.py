@@ -30,6 +30,7 @@ class Market:
     seq: int = 0
     last_price: str | None = None  # "n/d" quote base units per base base unit
     created_us: int = 0
+    restricted: bool | None = None  # set once a taker-restricted order was placed (settlement reads them then)
 
 
 # What an operator may change after creation (the ids, assets and serial state are fixed).

@@ -47,7 +47,7 @@ def test_a_fresh_ledger_is_degraded_until_the_scheduler_has_run(client, ledger) 
 
 def test_stream_lag_and_failing_markets_come_from_the_matcher(client, ledger, monkeypatch) -> None:
     scheduler.run(ledger)
-    def broken_for_bad(market, clock):
+    def broken_for_bad(market, clock, **_):  # match_market also takes `traders`
         if market == "BAD-MKT":
             raise RuntimeError("injected")
 

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install browser run test lint unit api api-ddblocal integration fuzz bench load audit package lint-infra clean
+.PHONY: install browser run test lint unit api api-ddblocal integration fuzz bench load soak audit package lint-infra clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,12 @@ bench: install
 # bounded CoinBTR place/cancel load on a fresh local stack (or: $(PY) bench/load.py --url http://127.0.0.1:8000)
 load: install
 	$(PY) bench/load.py
+
+# the local stack for SOAK_SECONDS under honest load, an attacker and injected faults, then the
+# audit (a short variant runs in `make test`: tests/integration/test_soak.py)
+SOAK_SECONDS ?= 120
+soak: install
+	$(PY) bench/soak.py --seconds $(SOAK_SECONDS)
 
 audit: $(STAMP)  # against the ledger of a running `make run`
 	LAMBDEX_DYNAMODB_ENDPOINT=$${LAMBDEX_DYNAMODB_ENDPOINT:-http://127.0.0.1:$${LAMBDEX_DDB_PORT:-8010}} \

@@ -9,7 +9,7 @@ import logging
 from chalice import Chalice, Rate
 
 from chalicelib import logs, settings
-from chalicelib.api import cors
+from chalicelib.api import cors, dialects
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
 from chalicelib.api.coinbtr_trading import coinbtr_trading
@@ -31,6 +31,14 @@ log = logging.getLogger("lambdex.http")
 app = Chalice(app_name="lambdex", configure_logs=False)
 app.api.binary_types.append("application/msgpack")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+
+
+@app.middleware("all")
+def stage_safe(event, get_response):
+    """Outside the local stage, a function whose secrets are the local defaults fails every
+    invocation (its first request included) with a clear log line (settings.check_stage_safe)."""
+    settings.check_stage_safe()
+    return get_response(event)
 
 
 @app.middleware("http")
@@ -62,6 +70,9 @@ def cors_origin(event, get_response):
     response = get_response(event)
     cors.vary_origin(event.headers, response.headers)
     return response
+
+
+dialects.install(app)  # after the last Blueprint: error bodies, 405s and the catch-all per dialect
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")

@@ -67,7 +67,7 @@ def build_world(client, clock, funds: str = "1000000") -> dict[str, str]:
     post(client, "/admin/markets", {"id": MARKET, "base": "ZRX", "quote": "WETH", "fee": "0.001"})
     keys = {}
     for account, coin in (("alice", "ZRX"), ("bob", "WETH")):
-        keys[account] = body(post(client, "/admin/apikeys", {"account": account,
+        keys[account] = body(post(client, "/admin/apikeys", {"public": True, "account": account,
                                                              "scopes": ["read", "trade", "withdraw"]}))["key"]
         post(client, "/admin/deposits", {"coin": coin, "txid": f"fund-{account}", "address": account,
                                          "amount": funds})

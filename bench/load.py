@@ -77,8 +77,8 @@ def setup(api: Api, run: str, markets: int, clients: int) -> tuple[list[str], li
     keys, accounts = [], []
     for c in range(clients):
         account = f"load-{run}-{c}"
-        keys.append(need(api.call("POST", "/admin/apikeys", {"account": account, "scopes": ["read", "trade"]},
-                                  admin=True), "api key")["key"])
+        spec = {"public": True, "account": account, "scopes": ["read", "trade"]}  # its balances are read below
+        keys.append(need(api.call("POST", "/admin/apikeys", spec, admin=True), "api key")["key"])
         accounts.append(account)
         for coin in [QUOTE, *(m.split("-")[0] for m in market_ids)]:
             need(api.call("POST", "/admin/deposits", {"coin": coin, "txid": f"load-{run}-{c}-{coin}",

@@ -56,10 +56,12 @@ def free_port() -> int:
 
 class Stack:
     def __init__(self, data_dir: Path):
-        self.port, self.ddb_port = free_port(), free_port()
+        self.port, self.ddb_port, self.ws_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ddb_url = f"http://127.0.0.1:{self.ddb_port}"
+        self.ws_url = f"ws://127.0.0.1:{self.ws_port}"
         self.env = dict(os.environ, PORT=str(self.port), LAMBDEX_DDB_PORT=str(self.ddb_port),
+                        LAMBDEX_WS_PORT=str(self.ws_port),
                         LAMBDEX_DATA_DIR=str(data_dir), LAMBDEX_SCHEDULE_INTERVAL="5",
                         LAMBDEX_ADMIN_TOKEN=ADMIN_TOKEN, LAMBDEX_LOG_LEVEL="INFO",
                         LAMBDEX_DYNAMODB_ENDPOINT="", LAMBDEX_TABLE_PREFIX="lambdex-local")
@@ -74,7 +76,7 @@ class Stack:
             if self.process.poll() is not None:
                 raise SystemExit("the stack exited:\n" + self.log_path.read_text()[-3000:])
             try:
-                self.request("GET", "/admin/assets", admin=True, timeout=1)
+                self.request("GET", "/admin/assets", admin=True, timeout=30)  # a first answer may be slow
                 return time.perf_counter() - started
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
@@ -241,7 +243,7 @@ def main() -> None:
                              admin=True), "market")
             keys = {}
             for account, coin in (("alice", "ZRX"), ("bob", "WETH")):
-                keys[account] = ok(stack.request("POST", "/admin/apikeys", {"account": account,
+                keys[account] = ok(stack.request("POST", "/admin/apikeys", {"public": True, "account": account,
                                                                             "scopes": ["read", "trade"]},
                                                  admin=True), "api key")["key"]
                 ok(stack.request("POST", "/admin/deposits", {"coin": coin, "txid": f"fund-{account}",

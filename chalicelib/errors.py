@@ -56,3 +56,23 @@ class Busy(LedgerError):
     """Contention did not clear within the retry budget; the caller may retry."""
 
     status = 503
+
+
+class MethodNotAllowed(LedgerError):
+    """The path exists, the HTTP method does not."""
+
+    status = 405
+
+
+class PayloadTooLarge(LedgerError):
+    status = 413
+
+
+class UnsupportedMediaType(LedgerError):
+    status = 415
+
+
+class InternalError(LedgerError):
+    """An unexpected failure, rendered in the dialect's shape (the cause is logged)."""
+
+    status = 500

@@ -48,8 +48,9 @@ SETTINGS = (
     Setting("LAMBDEX_GENESIS_BLOCK", "0", "block index at the genesis time"),
     Setting("LAMBDEX_FEE_ACCOUNT", "lambdex-fees", "ledger address that collects trading fees"),
     Setting("LAMBDEX_0X_EXCHANGE", "0x479cc461fecd078f766ecc58533d6f69580cf3ac", "0x v1 exchange contract"),
-    Setting("LAMBDEX_0X_ALLOW_FIXED_MESSAGE", "true",
-            "0x relayer /v0/auth also accepts the spec's fixed sign-in message (replayable; false = nonces only)"),
+    Setting("LAMBDEX_0X_ALLOW_FIXED_MESSAGE", "auto",
+            "0x relayer /v0/auth also accepts the spec's fixed sign-in message (replayable): true, false, "
+            "or auto = only in the local stage"),
     Setting("LAMBDEX_CORS_ORIGINS", "*",
             "browser origins allowed to call the API (CORS): * or a comma-separated list; never /admin"),
     Setting("LAMBDEX_HEALTH_MAX_STREAM_LAG", "60",
@@ -75,6 +76,16 @@ SETTINGS = (
     Setting("LAMBDEX_CHAIN_ADAPTER", "local", "chain adapter sending withdrawals and conversions: local"),
     Setting("LAMBDEX_APIKEY_CACHE_SECONDS", "5",
             "seconds a CoinBTR API key check is cached per container (a revocation elsewhere is honoured within it)"),
+    Setting("LAMBDEX_EXTERNAL_MAX_OPEN_ORDERS", "3",
+            "open orders giving an externally settled asset (BTC) one account may have"),
+    Setting("LAMBDEX_EXTERNAL_MAX_PENDING_MATCHES", "3",
+            "matches one account may have waiting for its payment of an externally settled asset"),
+    Setting("LAMBDEX_EXTERNAL_MAX_DEFAULTS", "1",
+            "unpaid expired matches after which an account may not give externally settled assets"),
+    Setting("LAMBDEX_EXTERNAL_DEFAULT_WINDOW", "86400",
+            "seconds an unpaid expired match counts against its defaulter"),
+    Setting("LAMBDEX_AUDIT_MAX_FAILING_PASSES", "3",
+            "the audit reports a market whose scheduler passes or stream batches failed more times in a row"),
     Setting("LAMBDEX_SECRET_TTL", "300",
             "seconds a secret fetched from SSM / Secrets Manager is kept before it is fetched again"),
 )
@@ -94,6 +105,39 @@ def get(name: str) -> str:
 def describe() -> list[tuple[str, str, str]]:
     """(name, value in force, description) for the start-up banner."""
     return [(s.name, s.value, s.description) for s in SETTINGS]
+
+
+LOCAL_STAGE = "local"
+
+
+def stage() -> str:
+    return get("LAMBDEX_STAGE")
+
+
+def allow_fixed_message() -> bool:
+    """The spec's fixed sign-in message is replayable (a signature given to any relayer of the
+    spec signs in here for good): by default it is accepted in the local stage only."""
+    value = get("LAMBDEX_0X_ALLOW_FIXED_MESSAGE").strip().lower()
+    if value in ("", "auto"):
+        return stage() == LOCAL_STAGE
+    return value in ("1", "true", "yes")
+
+
+class UnsafeSettings(RuntimeError):
+    """A deployed stage still runs with a local default secret."""
+
+
+def check_stage_safe() -> None:
+    """Outside the local stage every secret must be set (normally to an ssm:/secretsmanager:
+    reference): a function still holding a local default refuses to work, loudly."""
+    if stage() == LOCAL_STAGE:
+        return
+    defaults = [name for name in SECRETS if get(name) == _BY_NAME[name].default]
+    if defaults:
+        message = (f"stage {stage()!r} refuses to run with the local default of {', '.join(defaults)}: "
+                   "set each to its ssm:/lambdex/<stage>/... reference (infra/build_template.py does)")
+        log.critical(message, extra={"stage": stage(), "settings": defaults})
+        raise UnsafeSettings(message)
 
 
 def table_prefix() -> str:

@@ -54,6 +54,9 @@ def _chalice_client():
     from chalice.test import Client
 
     import app
+    from chalicelib.local import routing
+
+    routing.install()
 
     return Client(app.app)
 

@@ -16,6 +16,8 @@ TEST_ENVIRONMENT = {
     "LAMBDEX_DYNAMODB_ENDPOINT": "",
     "LAMBDEX_ADMIN_TOKEN": "test-admin-token",
     "LAMBDEX_ALGOD_TOKEN": "test-algod-token",
+    "LAMBDEX_JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789",
+    "LAMBDEX_ADDRESS_SEED": "test-address-seed",
     "LAMBDEX_LOG_LEVEL": "WARNING",
 }
 

@@ -241,3 +241,48 @@ def table_snapshot() -> dict[str, list]:
 def post(client, path: str, body, headers=None):
     return client.http.post(path, headers=headers or ADMIN, body=json.dumps(body) if not isinstance(
         body, (str, bytes)) else body)
+
+
+def is_dialect_error(dialect: str, body) -> bool:
+    """Is `body` an error in `dialect`'s documented shape (and not Chalice's or API Gateway's)?"""
+    if not isinstance(body, dict) or set(body) == {"Code", "Message"}:
+        return False
+    if dialect == "coinbtr":
+        return body.get("success") is False and isinstance(body.get("msg"), dict) and set(body["msg"]) == {
+            "error", "code"}
+    if dialect == "converter":
+        return body.get("error") is True and isinstance(body.get("message"), str)
+    if dialect == "relayer":
+        error = body.get("error")
+        return isinstance(error, dict) and isinstance(error.get("code"), int) and isinstance(error.get("reason"), str)
+    if dialect == "algod":
+        return set(body) == {"message"} and "Missing Authentication Token" not in body["message"]
+    if dialect == "admin":
+        error = body.get("error")
+        return isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str)
+    return set(body) == {"error"} and isinstance(body["error"], str)  # counterparty
+
+
+def wait_until_answering(url: str, *, alive: Callable[[], bool] = lambda: True, headers: dict | None = None,
+                         deadline: float = 120.0, probe_timeout: float = 30.0) -> float:
+    """Wait until `url` answers any HTTP status; the seconds it took. Generous and bounded:
+    on a loaded 2-core machine a server's first answer may take seconds, so a slow or
+    refused probe is tried again (never fatal) until `deadline`; a dead process is."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    started = time.monotonic()
+    last_error: Exception | None = None
+    while time.monotonic() - started < deadline:
+        if not alive():
+            raise AssertionError(f"the server behind {url} exited while starting")
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=probe_timeout):
+                return time.monotonic() - started
+        except urllib.error.HTTPError:
+            return time.monotonic() - started  # it answers: a 4xx/5xx is an answer
+        except (urllib.error.URLError, OSError) as error:  # refused, reset, or slower than probe_timeout
+            last_error = error
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {deadline:.0f} s (last error: {last_error})")

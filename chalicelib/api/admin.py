@@ -16,7 +16,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib import settings
-from chalicelib.api.common import errors_as, int_param, is_number, json_body, json_response, parse, query_params
+from chalicelib.api.common import int_param, is_number, json_body, json_response, parse, query_params
 from chalicelib.api.render import (
     action_row,
     api_key_row,
@@ -50,7 +50,7 @@ from chalicelib.ledger.clock import current as clock
 
 admin = Blueprint(__name__)
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._]{0,31}$")  # assets.NAME_ALPHABET, any case
 
 
 def render_error(error: LedgerError):
@@ -60,7 +60,6 @@ def render_error(error: LedgerError):
     return json_response({"error": body}, error.status)
 
 
-admin_errors = errors_as(render_error)
 
 
 def require_admin() -> None:
@@ -77,7 +76,8 @@ def body() -> object:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: a JSON true is not the number 1, a number is not a string
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 Quantity = int | str
@@ -113,7 +113,7 @@ class AssetIn(Strict):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError("1-32 letters, digits, '.', '_' or '-'")
+            raise ValueError("1-32 letters, digits, '.' or '_' (no '-': it separates market ids)")
         return value.upper()
 
     @field_validator("token_address")
@@ -155,6 +155,7 @@ class ApiKeyIn(Strict):
     account: str = Field(min_length=1, max_length=128)
     scopes: list[Literal["read", "trade", "withdraw"]] = Field(min_length=1)
     label: str | None = None
+    public: bool = False  # opt in: the public Counterparty/algod routes serve this account's balances
 
 
 class DepositIn(Strict):
@@ -183,7 +184,6 @@ class DepositIn(Strict):
 # -- assets -------------------------------------------------------------------
 
 @admin.route("/admin/assets", methods=["POST"])
-@admin_errors
 def create_asset():
     spec = parse(AssetIn, body())
     data = spec.model_dump()
@@ -194,14 +194,12 @@ def create_asset():
 
 
 @admin.route("/admin/assets", methods=["GET"])
-@admin_errors
 def list_assets():
     require_admin()
     return json_response([asset_row(a) for a in assets.list_assets()])
 
 
 @admin.route("/admin/assets/{name}", methods=["GET"])
-@admin_errors
 def get_asset(name):
     require_admin()
     return json_response(asset_row(assets.get_asset(name)))
@@ -210,7 +208,6 @@ def get_asset(name):
 # -- markets ------------------------------------------------------------------
 
 @admin.route("/admin/markets", methods=["POST"])
-@admin_errors
 def create_market():
     spec = parse(MarketIn, body())
     base = assets.get_asset(spec.base)
@@ -223,14 +220,12 @@ def create_market():
 
 
 @admin.route("/admin/markets", methods=["GET"])
-@admin_errors
 def list_markets():
     require_admin()
     return json_response([market_row(m) for m in markets.list_markets()])
 
 
 @admin.route("/admin/markets/{market_id}", methods=["GET"])
-@admin_errors
 def get_market(market_id):
     require_admin()
     return json_response(market_row(markets.get_market(market_id)))
@@ -239,7 +234,6 @@ def get_market(market_id):
 # -- converter pairs ----------------------------------------------------------
 
 @admin.route("/admin/pairs", methods=["POST"])
-@admin_errors
 def create_pair():
     spec = parse(PairIn, body())
     pair = pairs.create_pair(
@@ -250,7 +244,6 @@ def create_pair():
 
 
 @admin.route("/admin/pairs", methods=["GET"])
-@admin_errors
 def list_pairs():
     require_admin()
     return json_response([pair_row(p) for p in pairs.list_pairs()])
@@ -259,16 +252,15 @@ def list_pairs():
 # -- API keys -----------------------------------------------------------------
 
 @admin.route("/admin/apikeys", methods=["POST"])
-@admin_errors
 def create_api_key():
     spec = parse(ApiKeyIn, body())
-    key, record = apikeys.create_key(spec.account, list(spec.scopes), clock().now_us(), spec.label)
+    key, record = apikeys.create_key(spec.account, list(spec.scopes), clock().now_us(), spec.label,
+                                     public=spec.public)
     return json_response({"key": key, "id": record.key_hash, "account": record.account, "scopes": record.scopes,
-                          "label": record.label}, 201)
+                          "label": record.label, "public": record.public}, 201)
 
 
 @admin.route("/admin/apikeys", methods=["GET"])
-@admin_errors
 def list_api_keys():
     require_admin()
     account = query_params(admin.current_request).get("account")
@@ -280,7 +272,6 @@ def list_api_keys():
 # -- observed deposits --------------------------------------------------------
 
 @admin.route("/admin/deposits", methods=["POST"])
-@admin_errors
 def post_deposit():
     spec = parse(DepositIn, body())
     asset = assets.get_asset(spec.coin)
@@ -298,7 +289,6 @@ def post_deposit():
 
 
 @admin.route("/admin/deposits", methods=["GET"])
-@admin_errors
 def list_pending_deposits():
     require_admin()
     status = query_params(admin.current_request).get("status", "new")
@@ -311,7 +301,6 @@ def list_pending_deposits():
 
 
 @admin.route("/admin/deposits/{coin}/{txid}/{vout}", methods=["GET"])
-@admin_errors
 def get_deposit(coin, txid, vout):
     require_admin()
     if not is_number(vout, 10) or int(vout) >= 2**32:
@@ -377,7 +366,6 @@ def deposit_key_of(coin: str, txid: str, vout: str) -> str:
 
 
 @admin.route("/admin/markets/{market_id}", methods=["PATCH"])
-@admin_errors
 def update_market(market_id):
     """Change a market's fee, minimum amount, name or url."""
     spec, action = change(MarketChangeIn)
@@ -393,7 +381,6 @@ def update_market(market_id):
 
 
 @admin.route("/admin/markets/{market_id}/disable", methods=["POST"])
-@admin_errors
 def disable_market(market_id):
     """Refuse new orders on a market (every dialect); open orders stay."""
     _, action = change(ReasonIn)
@@ -401,7 +388,6 @@ def disable_market(market_id):
 
 
 @admin.route("/admin/markets/{market_id}/enable", methods=["POST"])
-@admin_errors
 def enable_market(market_id):
     """Take orders on a market again."""
     _, action = change(ReasonIn)
@@ -409,7 +395,6 @@ def enable_market(market_id):
 
 
 @admin.route("/admin/apikeys/{key_id}/revoke", methods=["POST"])
-@admin_errors
 def revoke_api_key(key_id):
     """Revoke an API key: it stops authenticating."""
     _, action = change(ReasonIn)
@@ -417,7 +402,6 @@ def revoke_api_key(key_id):
 
 
 @admin.route("/admin/apikeys/{key_id}/rotate", methods=["POST"])
-@admin_errors
 def rotate_api_key(key_id):
     """Replace an API key by a new one (same account, scopes, label); the old one is revoked."""
     _, action = change(ReasonIn)
@@ -426,7 +410,6 @@ def rotate_api_key(key_id):
 
 
 @admin.route("/admin/balances/{address}/{asset}/freeze", methods=["POST"])
-@admin_errors
 def freeze_balance(address, asset):
     """Freeze a balance: nothing can be taken from its available amount."""
     _, action = change(ReasonIn)
@@ -434,7 +417,6 @@ def freeze_balance(address, asset):
 
 
 @admin.route("/admin/balances/{address}/{asset}/unfreeze", methods=["POST"])
-@admin_errors
 def unfreeze_balance(address, asset):
     """Unfreeze a balance."""
     _, action = change(ReasonIn)
@@ -442,7 +424,6 @@ def unfreeze_balance(address, asset):
 
 
 @admin.route("/admin/orders", methods=["GET"])
-@admin_errors
 def list_orders():
     """An account's orders (newest first, any status) or a market's open orders."""
     require_admin()
@@ -458,7 +439,6 @@ def list_orders():
 
 
 @admin.route("/admin/orders/{tx_hash}/cancel", methods=["POST"])
-@admin_errors
 def cancel_one_order(tx_hash):
     """Cancel one open order (its locked remainder returns to its owner)."""
     _, action = change(ReasonIn)
@@ -466,7 +446,6 @@ def cancel_one_order(tx_hash):
 
 
 @admin.route("/admin/accounts/{account}/orders/cancel", methods=["POST"])
-@admin_errors
 def cancel_account_orders(account):
     """Cancel a page of an account's open orders; repeat with the cursor until it is null."""
     spec, action = change(CancelPageIn)
@@ -475,7 +454,6 @@ def cancel_account_orders(account):
 
 
 @admin.route("/admin/markets/{market_id}/orders/cancel", methods=["POST"])
-@admin_errors
 def cancel_market_orders(market_id):
     """Cancel a page of a market's open orders; repeat with the cursor until it is null."""
     spec, action = change(CancelPageIn)
@@ -485,7 +463,6 @@ def cancel_market_orders(market_id):
 
 
 @admin.route("/admin/deposits/{coin}/{txid}/{vout}/reject", methods=["POST"])
-@admin_errors
 def reject_deposit(coin, txid, vout):
     """Never credit a new deposit: it ends inv with the reason."""
     _, action = change(ReasonIn)
@@ -495,7 +472,6 @@ def reject_deposit(coin, txid, vout):
 
 
 @admin.route("/admin/deposits/{coin}/{txid}/{vout}/refund", methods=["POST"])
-@admin_errors
 def refund_deposit(coin, txid, vout):
     """Send a deposit back (new, inv or credited; a credited one is taken back from the owner)."""
     spec, action = change(RefundIn)
@@ -505,7 +481,6 @@ def refund_deposit(coin, txid, vout):
 
 
 @admin.route("/admin/withdrawals", methods=["GET"])
-@admin_errors
 def list_withdrawals():
     """Withdrawals, newest first: filter by account, status, coin."""
     require_admin()
@@ -517,7 +492,6 @@ def list_withdrawals():
 
 
 @admin.route("/admin/conversions", methods=["GET"])
-@admin_errors
 def list_conversions():
     """Conversions, newest first: filter by status, coins, addresses."""
     require_admin()
@@ -529,7 +503,6 @@ def list_conversions():
 
 
 @admin.route("/admin/transfers", methods=["GET"])
-@admin_errors
 def list_transfers():
     """Outgoing transfers the chain adapter sent (the local outbox), newest first."""
     require_admin()
@@ -540,7 +513,6 @@ def list_transfers():
 
 
 @admin.route("/admin/actions", methods=["GET"])
-@admin_errors
 def list_actions():
     """One operator's journaled changes, newest first."""
     require_admin()

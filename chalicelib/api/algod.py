@@ -18,13 +18,14 @@ from chalice import Blueprint, Response
 
 from chalicelib import settings
 from chalicelib.api.common import is_number, json_response, query_params
-from chalicelib.ledger import assets, balances
+from chalicelib.errors import LedgerError
+from chalicelib.ledger import assets, balances, privacy
 from chalicelib.ledger.clock import current as clock
 
 algod = Blueprint(__name__)
 
 _ADDRESS = re.compile(r"^[A-Z2-7]{58}$")
-MAX_UINT64 = 2**64 - 1
+MAX_UINT64 = assets.MAX_UINT64
 PROTOCOL_VERSION = "lambdex"  # /v2/status's consensus version fields: no Algorand protocol runs here
 
 
@@ -44,6 +45,10 @@ def is_valid_address(address: str) -> bool:
 
 def error(status: int, message: str) -> Response:
     return json_response({"message": message}, status)
+
+
+def render_error(failure: LedgerError) -> Response:
+    return error(failure.status, failure.message)
 
 
 def token_ok(headers) -> bool:
@@ -102,15 +107,19 @@ def account_asset_information(address, asset_id):
     if not is_number(asset_id, 20) or int(asset_id) > MAX_UINT64:
         return error(400, f"failed to parse the asset id {asset_id!r}: expected an unsigned 64-bit integer")
     asset = assets.asset_by_id(int(asset_id))
-    balance = balances.get_balance(address, asset.name) if asset else None
+    # a private (API-key) account reads as holding nothing
+    balance = balances.get_balance(address, asset.name) if asset and not privacy.is_private(address) else None
     if asset is None or (balance is None and asset.issuer != address):
         return error(404, "account asset info not found")
     body = holding_response(address, asset, balance)
     if response_format == "msgpack":
         import msgpack
 
-        return Response(body=msgpack.packb(body), status_code=200,
-                        headers={"Content-Type": "application/msgpack"})
+        try:
+            packed = msgpack.packb(body)
+        except OverflowError:  # a holding grown past uint64 by deposits: JSON still shows it exactly
+            return error(400, "the holding exceeds uint64 and has no MessagePack form: ask with format=json")
+        return Response(body=packed, status_code=200, headers={"Content-Type": "application/msgpack"})
     return json_response(body)
 
 

@@ -1,7 +1,8 @@
 """What every CoinBTR route shares: the API-key check and the response envelope.
 
 - `ok(data)`: 200 `{"success": true, "msg": "", "data": data}`.
-- `coinbtr_errors`: a domain error (`chalicelib.errors`) becomes its 4xx status and
+- `render_error` (used for every /api/v1 and /market route by `chalicelib.api.dialects`):
+  a domain error (`chalicelib.errors`) becomes its 4xx status and
   `{"success": false, "msg": {"error": message, "code": code}}`, `code` being the error
   class in snake case (`invalid_input`, `insufficient_funds`, `not_found`,
   `unauthorized`, `forbidden`, ...).
@@ -15,10 +16,21 @@ import re
 
 from chalice import Response
 
-from chalicelib.api.common import errors_as, json_response
+from chalicelib.api.common import form_or_json_body, json_response, query_params
 from chalicelib.auth import apikeys
 from chalicelib.errors import Forbidden, LedgerError, Unauthorized
 from chalicelib.ledger.stores.api_keys import ApiKey
+
+BODY_TYPES = ["application/json", "application/x-www-form-urlencoded"]  # every CoinBTR route takes both
+
+
+def request_data(request) -> dict:
+    """The query parameters, overlaid by the body (JSON or form) when there is one, whatever the
+    method: the spec's own examples send GETs with a JSON body, its wallet clients send forms."""
+    data: dict = query_params(request)
+    if request.raw_body:
+        data.update(form_or_json_body(request))
+    return data
 
 
 def ok(data) -> Response:
@@ -34,7 +46,6 @@ def render_error(error: LedgerError) -> Response:
                          error.status)
 
 
-coinbtr_errors = errors_as(render_error)
 
 
 def require_key(request, scope: str) -> ApiKey:

@@ -1,9 +1,14 @@
 """CoinBTR trading, profile and public market routes.
 
 Bodies (the spec leaves them out; documented in docs/coinbtr.md): placing takes
-`{"market": "AAA-BBB", "price": "0.5", "amount": "4"}` (decimal strings or numbers;
-amount in the base asset, price in quote per base) and answers with the new order
-(`data.id`); cancelling takes `{"id": ...}`. Public market routes take `market=<id>`.
+`{"market": "AAA-BBB", "price": "0.5", "amount": "4", "client_order_id"?: "..."}` (decimal
+strings or numbers; amount in the base asset, price in quote per base; the client order id,
+or an `Idempotency-Key` header, makes a retry return the first order) and answers with the
+order (`data.id`); cancelling takes `{"id": ...}`. Public market routes take `market=<id>`.
+Every route takes JSON or a form, in the body or (GET) the query string.
+
+A limit order is base-capped: a buy never receives more than `amount` (cap "get": each fill at
+the resting price, the unspent quote back on close), a sell never gives more (cap "give").
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ from __future__ import annotations
 from fractions import Fraction
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from chalicelib.api.coinbtr_common import coinbtr_errors, ok, require_key
-from chalicelib.api.common import BadRequest, form_or_json_body, parse, query_params
+from chalicelib.api.coinbtr_common import BODY_TYPES, ok, request_data, require_key
+from chalicelib.api.common import BadRequest, paging, parse
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.ledger import assets, market_data, markets, orders
 from chalicelib.ledger.amounts import to_base_units, to_float
@@ -27,8 +32,9 @@ coinbtr_trading = Blueprint(__name__)
 class PlaceIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     market: str = Field(min_length=3, max_length=65)
-    price: str | float | int
-    amount: str | float | int
+    price: StrictStr | StrictFloat | StrictInt  # a JSON true is not 1
+    amount: StrictStr | StrictFloat | StrictInt
+    client_order_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
 class IdIn(BaseModel):
@@ -47,12 +53,8 @@ class OpenOrdersIn(FillsIn):
     id: str | None = Field(default=None, max_length=130)
 
 
-def request_data() -> dict:
-    """JSON body for POST; query parameters for GET (clients of the spec use both)."""
-    request = coinbtr_trading.current_request
-    if request.method == "GET":
-        return query_params(request)
-    return form_or_json_body(request)
+def data() -> dict:
+    return request_data(coinbtr_trading.current_request)
 
 
 def display_price(market, price: Fraction) -> float:
@@ -113,66 +115,69 @@ def order_terms(side: str, spec: PlaceIn) -> orders.OrderRequest:
     if give <= 0 or get <= 0:
         raise InvalidInput("amount * price is smaller than one base unit of the quote asset", field="amount")
     return orders.OrderRequest(source="", give_asset=give_asset, give_quantity=give, get_asset=get_asset,
-                               get_quantity=get, dialect="coinbtr", market=market.id)
+                               get_quantity=get, dialect="coinbtr", market=market.id,
+                               cap="get" if side == "buy" else "give", client_order_id=spec.client_order_id)
 
 
 def place(side: str):
-    key = require_key(coinbtr_trading.current_request, "trade")
-    request = order_terms(side, parse(PlaceIn, request_data()))
-    request.source = key.account
-    order, _ = orders.place_order(request, clock())
+    request = coinbtr_trading.current_request
+    key = require_key(request, "trade")
+    spec = parse(PlaceIn, request_data(request))
+    header = request.headers.get("idempotency-key")
+    if header is not None:
+        from_header = parse(PlaceIn, {**spec.model_dump(), "client_order_id": header.strip()}).client_order_id
+        if spec.client_order_id not in (None, from_header):
+            raise InvalidInput("client_order_id and the Idempotency-Key header differ", field="client_order_id")
+        spec.client_order_id = from_header
+    terms = order_terms(side, spec)
+    terms.source = key.account
+    order, _ = orders.place_order(terms, clock())
     return ok(order_view(order))
 
 
-@coinbtr_trading.route("/api/v1/trading/place/buylimit", methods=["POST"])
-@coinbtr_errors
+@coinbtr_trading.route("/api/v1/trading/place/buylimit", methods=["POST"], content_types=BODY_TYPES)
 def place_buy_limit():
     return place("buy")
 
 
-@coinbtr_trading.route("/api/v1/trading/place/selllimit", methods=["POST"])
-@coinbtr_errors
+@coinbtr_trading.route("/api/v1/trading/place/selllimit", methods=["POST"], content_types=BODY_TYPES)
 def place_sell_limit():
     return place("sell")
 
 
 # The spec's own examples also use these shorter paths.
-@coinbtr_trading.route("/api/v1/trading/buylimit", methods=["POST"])
-@coinbtr_errors
+@coinbtr_trading.route("/api/v1/trading/buylimit", methods=["POST"], content_types=BODY_TYPES)
 def place_buy_limit_alias():
     return place("buy")
 
 
-@coinbtr_trading.route("/api/v1/trading/selllimit", methods=["POST"])
-@coinbtr_errors
+@coinbtr_trading.route("/api/v1/trading/selllimit", methods=["POST"], content_types=BODY_TYPES)
 def place_sell_limit_alias():
     return place("sell")
 
 
 def cancel():
     key = require_key(coinbtr_trading.current_request, "trade")
-    spec = parse(IdIn, request_data())
+    spec = parse(IdIn, data())
     order = orders.cancel_order(spec.id, key.account, clock())
     return ok(order_view(order))
 
 
 for _path in ("/api/v1/trading/cancel", "/api/v1/trading/cancel/buylimit", "/api/v1/trading/cancel/selllimit",
               "/api/v1/trading/cancelorder"):
-    coinbtr_trading.route(_path, methods=["POST"], name=f"cancel_{_path.rsplit('/', 1)[-1]}")(
-        coinbtr_errors(cancel))
+    coinbtr_trading.route(_path, methods=["POST"], content_types=BODY_TYPES, name=f"cancel_{_path.rsplit('/', 1)[-1]}")(
+        cancel)
 
 
-@coinbtr_trading.route("/api/v1/trading/listopenorders", methods=["GET", "POST"])
-@coinbtr_errors
+@coinbtr_trading.route("/api/v1/trading/listopenorders", methods=["GET", "POST"], content_types=BODY_TYPES)
 def list_open_orders():
     key = require_key(coinbtr_trading.current_request, "read")
-    spec = parse(OpenOrdersIn, request_data())
+    spec = parse(OpenOrdersIn, data())
     if spec.id:  # the spec documents "get open order" on this same path
         return ok(one_order(key.account, spec.id))
-    market = spec.market
-    rows = [order_view(o) for o in orders.orders_of_source(key.account, limit=1000)
-            if o.status == "open" and (not market or o.market == markets.get_market(market).id)]
-    return ok(rows)
+    limit, offset = paging(data())
+    market = markets.get_market(spec.market).id if spec.market else None
+    return ok([order_view(o) for o in market_data.open_orders_of(key.account, limit, offset, market)])
 
 
 def one_order(account: str, order_id: str) -> dict:
@@ -182,28 +187,26 @@ def one_order(account: str, order_id: str) -> dict:
     return order_view(order)
 
 
-@coinbtr_trading.route("/api/v1/trading/getopenorder", methods=["GET", "POST"])
-@coinbtr_errors
+@coinbtr_trading.route("/api/v1/trading/getopenorder", methods=["GET", "POST"], content_types=BODY_TYPES)
 def get_open_order():
     key = require_key(coinbtr_trading.current_request, "read")
-    return ok(one_order(key.account, parse(IdIn, request_data()).id))
+    return ok(one_order(key.account, parse(IdIn, data()).id))
 
 
-@coinbtr_trading.route("/api/v1/trading/listtransactions", methods=["GET", "POST"])
-@coinbtr_errors
+@coinbtr_trading.route("/api/v1/trading/listtransactions", methods=["GET", "POST"], content_types=BODY_TYPES)
 def list_transactions():
     key = require_key(coinbtr_trading.current_request, "read")
-    market = parse(FillsIn, request_data()).market
-    rows = [transaction_view(m, key.account) for m in market_data.matches_of_address(key.account, limit=1000)
-            if not market or m.market == markets.get_market(market).id]
-    return ok(rows)
+    spec = parse(FillsIn, data())
+    limit, offset = paging(data())
+    market = markets.get_market(spec.market).id if spec.market else None
+    return ok([transaction_view(m, key.account)
+               for m in market_data.matches_of_address(key.account, limit, offset, market)])
 
 
-@coinbtr_trading.route("/api/v1/trading/gettransaction", methods=["GET", "POST"])
-@coinbtr_errors
+@coinbtr_trading.route("/api/v1/trading/gettransaction", methods=["GET", "POST"], content_types=BODY_TYPES)
 def get_transaction():
     key = require_key(coinbtr_trading.current_request, "read")
-    match = market_data.get_match(parse(IdIn, request_data()).id)
+    match = market_data.get_match(parse(IdIn, data()).id)
     if match is None or key.account not in (match.tx0_address, match.tx1_address):
         raise NotFound("no such transaction of this account")
     return ok(transaction_view(match, key.account))
@@ -218,13 +221,11 @@ def profile():
 
 
 @coinbtr_trading.route("/api/v1/wallet/user/profile", methods=["GET"])
-@coinbtr_errors
 def user_profile():
     return profile()
 
 
 @coinbtr_trading.route("/api/v1/user/session", methods=["GET"])
-@coinbtr_errors
 def user_session():
     return profile()
 
@@ -232,8 +233,8 @@ def user_session():
 # -- public market data ---------------------------------------------------------
 
 def market_param():
-    market_id = query_params(coinbtr_trading.current_request).get("market")
-    if not market_id:
+    market_id = data().get("market")
+    if not isinstance(market_id, str) or not market_id:
         raise BadRequest("give ?market=BASE-QUOTE", field="market")
     return markets.get_market(market_id)
 
@@ -266,9 +267,9 @@ def ticker_view(market) -> dict:
 
 def market_routes(path: str, name: str):
     def register(view):
-        wrapped = coinbtr_errors(view)
-        coinbtr_trading.route(f"/market/{path}", methods=["GET"], name=name)(wrapped)
-        coinbtr_trading.route(f"/api/v1/market/{path}", methods=["GET"], name=f"{name}_v1")(wrapped)
+        coinbtr_trading.route(f"/market/{path}", methods=["GET"], name=name, content_types=BODY_TYPES)(view)
+        coinbtr_trading.route(f"/api/v1/market/{path}", methods=["GET"], name=f"{name}_v1",
+                              content_types=BODY_TYPES)(view)
         return view
 
     return register
@@ -290,9 +291,12 @@ def get_order_book():
     return ok({"market": market_param().id, **book_view(market_param())})
 
 
-@market_routes("gettiker", "get_ticker")
+@market_routes("getticker", "get_ticker")
 def get_ticker():
     return ok(ticker_view(market_param()))
+
+
+market_routes("gettiker", "get_ticker_as_spelled")(get_ticker)  # the spec's spelling
 
 
 @market_routes("get24hvolume", "get_24h_volume")

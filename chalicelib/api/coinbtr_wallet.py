@@ -10,8 +10,8 @@ from __future__ import annotations
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from chalicelib.api.coinbtr_common import coinbtr_errors, ok, require_key
-from chalicelib.api.common import form_or_json_body, paging, parse, query_params
+from chalicelib.api.coinbtr_common import BODY_TYPES, ok, request_data, require_key
+from chalicelib.api.common import form_or_json_body, paging, parse
 from chalicelib.errors import InvalidInput
 from chalicelib.ledger import addresses, assets, balances, deposits, withdrawals
 from chalicelib.ledger.amounts import to_base_units, to_float
@@ -19,8 +19,6 @@ from chalicelib.ledger.clock import current as clock
 from chalicelib.ledger.clock import iso_utc
 
 coinbtr_wallet = Blueprint(__name__)
-
-BODY_TYPES = ["application/json", "application/x-www-form-urlencoded"]
 
 
 def request():
@@ -38,8 +36,9 @@ class WithdrawIn(CoinIn):
     memo: str | None = Field(default=None, max_length=500)
 
 
-def coin_param(params: dict[str, str]) -> str:
-    coin = (params.get("coin") or "").strip()
+def coin_param(params: dict) -> str:
+    coin = params.get("coin")
+    coin = coin.strip() if isinstance(coin, str) else ""
     if not coin:
         raise InvalidInput("give the coin, e.g. coin=btc", field="coin")
     return coin
@@ -95,13 +94,9 @@ def deposit_row(deposit, asset) -> dict:
 # -- deposit address ----------------------------------------------------------------
 
 @coinbtr_wallet.route("/api/v1/wallet/getdepositaddress", methods=["GET", "POST"], content_types=BODY_TYPES)
-@coinbtr_errors
 def get_deposit_address():
     key = require_key(request(), "read")
-    if request().method == "POST":
-        spec = parse(CoinIn, form_or_json_body(request()))
-    else:
-        spec = parse(CoinIn, {"coin": coin_param(query_params(request()))})
+    spec = parse(CoinIn, {"coin": coin_param(request_data(request()))})
     asset = assets.get_asset(spec.coin)
     record = addresses.wallet_address(key.account, asset, clock())
     data = {"coin": spec.coin}
@@ -125,13 +120,11 @@ def _withdraw():
 
 
 @coinbtr_wallet.route("/api/v1/wallet/withdraw", methods=["POST"], content_types=BODY_TYPES)
-@coinbtr_errors
 def withdraw():
     return _withdraw()
 
 
 @coinbtr_wallet.route("/api/v1/wallet/whithdraw", methods=["POST"], content_types=BODY_TYPES)
-@coinbtr_errors
 def whithdraw():
     """The spec's spelling of the same route."""
     return _withdraw()
@@ -139,8 +132,7 @@ def whithdraw():
 
 # -- reads --------------------------------------------------------------------------
 
-@coinbtr_wallet.route("/api/v1/wallet/listbalances", methods=["GET"])
-@coinbtr_errors
+@coinbtr_wallet.route("/api/v1/wallet/listbalances", methods=["GET"], content_types=BODY_TYPES)
 def list_balances():
     key = require_key(request(), "read")
     held = {b.asset: b for b in balances.balances_of(key.account)}
@@ -153,30 +145,27 @@ def list_balances():
     return ok(rows)
 
 
-@coinbtr_wallet.route("/api/v1/wallet/getbalance", methods=["GET"])
-@coinbtr_errors
+@coinbtr_wallet.route("/api/v1/wallet/getbalance", methods=["GET"], content_types=BODY_TYPES)
 def get_balance():
     key = require_key(request(), "read")
-    asset = assets.get_asset(coin_param(query_params(request())))
+    asset = assets.get_asset(coin_param(request_data(request())))
     balance = balances.get_balance(key.account, asset.name, consistent=True)
     return ok(balance_row(asset, balance, addresses.addresses_of(key.account).get(asset.name)))
 
 
-@coinbtr_wallet.route("/api/v1/wallet/listwithdraws", methods=["GET"])
-@coinbtr_errors
+@coinbtr_wallet.route("/api/v1/wallet/listwithdraws", methods=["GET"], content_types=BODY_TYPES)
 def list_withdraws():
     key = require_key(request(), "read")
-    limit, offset = paging(query_params(request()))
+    limit, offset = paging(request_data(request()))
     rows = withdrawals.withdrawals_of(key.account, limit, offset)
     known = {coin: assets.get_asset(coin) for coin in {w.coin for w in rows}}
     return ok([withdrawal_row(w, known[w.coin]) for w in rows])
 
 
-@coinbtr_wallet.route("/api/v1/wallet/listdeposits", methods=["GET"])
-@coinbtr_errors
+@coinbtr_wallet.route("/api/v1/wallet/listdeposits", methods=["GET"], content_types=BODY_TYPES)
 def list_deposits():
     key = require_key(request(), "read")
-    limit, offset = paging(query_params(request()))
+    limit, offset = paging(request_data(request()))
     rows = deposits.deposits_of(key.account, limit=offset + limit)[offset:offset + limit]
     known = {coin: assets.get_asset(coin) for coin in {d.coin for d in rows}}
     return ok([deposit_row(d, known[d.coin]) for d in rows])

@@ -1,24 +1,25 @@
-"""Helpers every dialect's views share: body parsing, paging, error wrapping."""
+"""Helpers every dialect's views share: body parsing and paging (errors: `chalicelib.api.dialects`)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-from collections.abc import Callable
+import math
 from typing import Any
 from urllib.parse import parse_qs
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.errors import InvalidInput, LedgerError
+from chalicelib.errors import InvalidInput
 
 log = logging.getLogger("lambdex.api")
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
+MAX_BODY_BYTES = 64 * 1024  # every body a dialect takes is a few hundred bytes
+MAX_DEPTH = 16  # nesting of arrays and objects; the deepest real body (a 0x order) has 2
 
 
 def is_number(text: str, max_digits: int = 18) -> bool:
@@ -30,14 +31,43 @@ class BadRequest(InvalidInput):
     """Malformed request (not JSON, wrong content type, bad query parameter)."""
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadRequest(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _refuse_constant(name: str):
+    raise BadRequest(f"{name} is not a JSON number")
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest (iterative: a hostile body cannot exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                break
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def json_body(request) -> Any:
     raw = request.raw_body
     if not raw:
         return {}
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+        body = json.loads(raw, parse_float=_finite, parse_constant=_refuse_constant)
+    except RecursionError as error:
+        raise BadRequest(f"the request body nests deeper than {MAX_DEPTH} levels") from error
+    except (ValueError, UnicodeDecodeError) as error:  # also an integer of more than 4300 digits
         raise BadRequest("the request body is not valid JSON") from error
+    if _depth(body) > MAX_DEPTH:
+        raise BadRequest(f"the request body nests deeper than {MAX_DEPTH} levels")
+    return body
 
 
 def form_or_json_body(request) -> dict[str, Any]:
@@ -75,7 +105,9 @@ def int_param(params: dict[str, str], name: str, default: int, minimum: int = 0,
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()):
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:  # a JSON body's number
+        raw = str(raw)
+    if not (isinstance(raw, str) and raw.isascii() and raw.isdigit()):
         raise BadRequest(f"{name} must be a non-negative integer", field=name)
     if len(raw) > 18:
         raise BadRequest(f"{name} must be between {minimum} and {maximum}", field=name)
@@ -103,21 +135,3 @@ def sort_rows(rows: list[dict], sort: str | None) -> list[dict]:
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=json.dumps(body), status_code=status,
                     headers={"Content-Type": "application/json", **(headers or {})})
-
-
-def errors_as(render: Callable[[LedgerError], Response]) -> Callable:
-    """Turn domain errors into the dialect's error response; log unexpected ones."""
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            try:
-                return view(*args, **kwargs)
-            except LedgerError as error:
-                log.info("request refused", extra={"view": view.__name__, "status": error.status,
-                                                    "reason": error.message})
-                return render(error)
-
-        return wrapper
-
-    return decorate

@@ -11,21 +11,17 @@ and `offset`. Errors: `{"error": true, "message": ...}` with the spec's status c
 
 from __future__ import annotations
 
-import functools
-import logging
 from fractions import Fraction
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.api.common import form_or_json_body, is_number, json_response, paging, parse, query_params
-from chalicelib.errors import LedgerError, NotFound
+from chalicelib.errors import InternalError, LedgerError, NotFound
 from chalicelib.ledger import addresses, assets, conversions, deposits, pairs
 from chalicelib.ledger.amounts import fraction_to_decimal_string, to_decimal_string
 from chalicelib.ledger.clock import current as clock
 from chalicelib.ledger.clock import iso_utc
-
-log = logging.getLogger("lambdex.api.converter")
 
 converter = Blueprint(__name__)
 
@@ -40,21 +36,8 @@ class ConverterError(LedgerError):
 
 
 def render_error(error: LedgerError):
-    return json_response({"error": True, "message": error.message}, error.status)
-
-
-def converter_errors(view):
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except LedgerError as error:
-            return render_error(error)
-        except Exception:
-            log.exception("converter request failed", extra={"view": view.__name__})
-            return render_error(ConverterError(UNKNOWN_ERROR, 500))
-
-    return wrapper
+    message = UNKNOWN_ERROR if isinstance(error, InternalError) else error.message
+    return json_response({"error": True, "message": message}, error.status)
 
 
 # -- rendering --------------------------------------------------------------------
@@ -167,7 +150,6 @@ class ConvertIn(BaseModel):
 
 @converter.route("/api/convert", methods=["POST"], content_types=[
     "application/json", "application/x-www-form-urlencoded"])
-@converter_errors
 def convert():
     spec = parse(ConvertIn, form_or_json_body(request()))
     if not (spec.from_coin and spec.to_coin and spec.destination):
@@ -192,7 +174,6 @@ def convert():
 # -- deposits ---------------------------------------------------------------------
 
 @converter.route("/api/deposits", methods=["GET"])
-@converter_errors
 def list_deposits():
     params = query_params(request())
     limit, offset = paging(params)
@@ -202,9 +183,10 @@ def list_deposits():
 
 
 @converter.route("/api/deposits/{deposit_id}", methods=["GET"])
-@converter_errors
 def get_deposit(deposit_id):
     found = deposits.deposit_by_id(numeric_id(deposit_id))
+    if not deposits.is_converter_deposit(found):  # a wallet's deposit is private
+        raise NotFound("Not found.")
     return json_response(Renderer(request()).deposit(found))
 
 
@@ -214,7 +196,6 @@ CONVERSION_FILTERS = ("to_address", "to_txid", "to_coin", "from_coin", "from_add
 
 
 @converter.route("/api/conversions", methods=["GET"])
-@converter_errors
 def list_conversions():
     params = query_params(request())
     limit, offset = paging(params)
@@ -224,7 +205,6 @@ def list_conversions():
 
 
 @converter.route("/api/conversions/{conversion_id}", methods=["GET"])
-@converter_errors
 def get_conversion(conversion_id):
     found = conversions.conversion_by_id(numeric_id(conversion_id))
     return json_response(Renderer(request()).conversion(found))
@@ -233,7 +213,6 @@ def get_conversion(conversion_id):
 # -- pairs and coins --------------------------------------------------------------
 
 @converter.route("/api/pairs", methods=["GET"])
-@converter_errors
 def list_pairs():
     params = query_params(request())
     limit, offset = paging(params)
@@ -242,13 +221,11 @@ def list_pairs():
 
 
 @converter.route("/api/pairs/{pair_id}", methods=["GET"])
-@converter_errors
 def get_pair(pair_id):
     return json_response(pair_row(pairs.pair_by_id(numeric_id(pair_id))))
 
 
 @converter.route("/api/coins", methods=["GET"])
-@converter_errors
 def list_coins():
     limit, offset = paging(query_params(request()))
     render = Renderer(request())
@@ -256,7 +233,6 @@ def list_coins():
 
 
 @converter.route("/api/coins/{symbol}", methods=["GET"])
-@converter_errors
 def get_coin(symbol):
     asset = assets.find_asset(symbol)
     if asset is None:

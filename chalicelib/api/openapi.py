@@ -105,6 +105,14 @@ def row_schema(model, fields, **overrides: str) -> dict:
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
+def with_normalized(schema: dict, quantities) -> dict:
+    """A Counterparty row schema plus one `<field>_normalized` decimal string per quantity."""
+    for field in quantities:
+        schema["properties"][f"{field}_normalized"] = {"type": "string"}
+        schema["required"].append(f"{field}_normalized")
+    return schema
+
+
 def keys(render_function) -> list[str]:
     return list(render_function(*[_Blank() for _ in range(render_function.__code__.co_argcount)]))
 
@@ -157,10 +165,11 @@ def response_schemas() -> dict[str, dict]:
             "items": array(f"#{name}"), "cursor": t("s?")}}
            for name in ("Order", "Withdrawal", "Conversion", "Transfer", "Action")},
         # Counterparty
-        "CpBalance": obj("address asset quantity:i"),
+        "CpBalance": obj("address asset quantity:i quantity_normalized"),
         "CpAsset": row_schema(models.Asset, keys(counterparty.asset_info), asset="s", divisible="b"),
-        "CpOrder": row_schema(models.Order, counterparty.ORDER_FIELDS),
-        "CpMatch": row_schema(models.OrderMatch, counterparty.MATCH_FIELDS),
+        "CpOrder": with_normalized(row_schema(models.Order, counterparty.ORDER_FIELDS), counterparty.ORDER_NORMALIZED),
+        "CpMatch": with_normalized(row_schema(models.OrderMatch, counterparty.MATCH_FIELDS),
+                                   counterparty.MATCH_NORMALIZED),
         # algod
         "AlgodAssetHolding": {"type": "object", "required": ["round"], "properties": {
             "round": {"type": "integer"},
@@ -457,6 +466,8 @@ def build(routes: dict) -> dict:
     paths: dict[str, dict] = {}
     for path in sorted(routes):
         for method in sorted(routes[path]):
+            if getattr(routes[path][method].view_function, "framework_route", False):
+                continue  # the catch-all and the 405s of chalicelib.api.dialects
             paths.setdefault(path, {})[method.lower()] = operation(routes[path][method], path, components)
     return {
         "openapi": "3.1.0",

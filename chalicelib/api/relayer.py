@@ -12,6 +12,7 @@ with 400 and code 100 (validation, codes 1000-1006 per field), 101 (malformed JS
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -21,7 +22,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 
 from chalicelib import settings
-from chalicelib.api.common import BadRequest, errors_as, json_body, json_response, query_params
+from chalicelib.api.common import BadRequest, json_body, json_response, query_params
 from chalicelib.auth import ethereum, nonces, sessions
 from chalicelib.errors import (
     Conflict,
@@ -43,6 +44,8 @@ NULL_ADDRESS = "0x" + "00" * 20
 FIXED_MESSAGE = "Sign this message to verify your authority of current address !"
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000  # page * perPage orders are read: keep it a bounded read
+MAX_LEDGER_EXPIRY = 253_402_300_799  # 9999-12-31T23:59:59Z
+MAX_SRA_READ = 2000  # open orders GET /v0/orders reads at most, whatever its filters
 
 VALIDATION_FAILED, MALFORMED_JSON, SIGNATURE_FAILED = 100, 101, 106
 REQUIRED, BAD_FORMAT, BAD_ADDRESS, UNSUPPORTED_ADDRESS, OUT_OF_RANGE, BAD_ECDSA = 1000, 1001, 1002, 1003, 1004, 1005
@@ -99,7 +102,6 @@ def render_error(error: LedgerError):
     return json_response({"error": {"code": error.status, "reason": error.message}}, error.status)
 
 
-relayer_errors = errors_as(render_error)
 
 
 # -- input --------------------------------------------------------------------------------------
@@ -387,7 +389,6 @@ def paged(rows: list, page: int, per_page: int) -> list:
 # -- sessions -----------------------------------------------------------------------------------
 
 @relayer.route("/v0/auth/nonce", methods=["GET"])
-@relayer_errors
 def auth_nonce():
     address = address_param(query_params(relayer.current_request), "address")
     if address is None:
@@ -398,7 +399,6 @@ def auth_nonce():
 
 
 @relayer.route("/v0/auth", methods=["POST"])
-@relayer_errors
 def auth():
     request = parse(AuthIn, body())
     try:
@@ -410,7 +410,7 @@ def auth():
         raise RelayerError(401, SIGNATURE_FAILED, "Signature Verify Failed.")
     now = int(clock().now())
     if data == ethereum.keccak(FIXED_MESSAGE.encode()):
-        if settings.get("LAMBDEX_0X_ALLOW_FIXED_MESSAGE").lower() not in ("1", "true", "yes"):
+        if not settings.allow_fixed_message():
             raise Unauthorized("the fixed sign-in message is disabled here: sign a nonce from GET /v0/auth/nonce")
     elif not nonces.consume(request.data, request.address, now):
         raise Unauthorized("data is neither the sign-in message nor an unused, unexpired nonce of this address")
@@ -441,7 +441,9 @@ def token_order(order: OrderIn, now: int) -> tokens.TokenOrder:
     if order.exchangeContractAddress != settings.get("LAMBDEX_0X_EXCHANGE").lower():
         raise invalid("exchangeContractAddress", UNSUPPORTED_ADDRESS,
                       f"orders must be for the exchange contract {settings.get('LAMBDEX_0X_EXCHANGE').lower()}")
-    expires_at = int(order.expirationUnixTimestampSec)
+    # The signed value stays as signed (it is part of the hash); the ledger's expiry is
+    # capped where a far-future one (2^256-1 means "never") still fits a DynamoDB number.
+    expires_at = min(int(order.expirationUnixTimestampSec), MAX_LEDGER_EXPIRY)
     if expires_at <= now:
         raise invalid("expirationUnixTimestampSec", OUT_OF_RANGE, "the order has expired")
     taker = order.taker if order.taker and order.taker != NULL_ADDRESS else None
@@ -454,7 +456,6 @@ def token_order(order: OrderIn, now: int) -> tokens.TokenOrder:
 
 
 @relayer.route("/v0/order", methods=["POST"])
-@relayer_errors
 def post_order():
     now = clock()
     placed = tokens.place_token_order(token_order(parse(OrderIn, body()), int(now.now())), now)
@@ -462,7 +463,6 @@ def post_order():
 
 
 @relayer.route("/v0/orders/{order_hash}", methods=["DELETE"])
-@relayer_errors
 def cancel_order(order_hash):
     address = authenticated()
     order = orders.cancel_order(order_hash_param(order_hash), address, clock())
@@ -483,6 +483,8 @@ def my_orders(open_only: bool) -> list[dict]:
     wanted = page * per_page
     rows: list[Order] = []
     for order in found:
+        if order.signed_order is None:  # 0x routes show signed 0x orders only
+            continue
         if market_id and order.market != market_id:
             continue
         if token_asset and token_asset not in (order.give_asset, order.get_asset):
@@ -498,13 +500,11 @@ def my_orders(open_only: bool) -> list[dict]:
 
 
 @relayer.route("/v0/openOrders", methods=["GET"])
-@relayer_errors
 def open_orders():
     return json_response([{**row, "txId": "", "txAmount": ""} for row in my_orders(open_only=True)])
 
 
 @relayer.route("/v0/orderHistory", methods=["GET"])
-@relayer_errors
 def order_history():
     return json_response(my_orders(open_only=False))
 
@@ -512,7 +512,6 @@ def order_history():
 # -- markets and books --------------------------------------------------------------------------
 
 @relayer.route("/v0/markets", methods=["GET"])
-@relayer_errors
 def markets():
     rows = []
     for tm, stats in tokens.token_markets_with_stats(clock()):
@@ -536,7 +535,6 @@ def markets():
 
 
 @relayer.route("/v0/orderbook", methods=["GET"])
-@relayer_errors
 def orderbook():
     params = query_params(relayer.current_request)
     page, per_page = page_params(params)
@@ -552,8 +550,8 @@ def orderbook():
     if not pair:
         raise invalid("pair", REQUIRED, "Required field (a market id such as ZRX-WETH, or a token address)")
     tm = tokens.resolve_pair(pair)
-    bids = book_sorted(tokens.book_depth(tm.market.id, "buy", depth), descending=True)
-    asks = book_sorted(tokens.book_depth(tm.market.id, "sell", depth), descending=False)
+    bids = book_sorted(tokens.book_depth(tm.market.id, "buy", depth, signed_only=True), descending=True)
+    asks = book_sorted(tokens.book_depth(tm.market.id, "sell", depth, signed_only=True), descending=False)
     return json_response({"bids": [udex_order(o, tm) for o in paged(bids, page, per_page)],
                           "asks": [udex_order(o, tm) for o in paged(asks, page, per_page)]})
 
@@ -564,8 +562,8 @@ def sra_orderbook(sra_base: str, sra_quote: str, page: int = 1, per_page: int = 
     depth = page * per_page
     tm = tokens.market_of_tokens(sra_base, sra_quote, "baseTokenAddress")
     bid_side, ask_side = ("buy", "sell") if tm.base.token_address == sra_base else ("sell", "buy")
-    bids = [o for o in tokens.book_depth(tm.market.id, bid_side, depth) if o.signed_order is not None]
-    asks = [o for o in tokens.book_depth(tm.market.id, ask_side, depth) if o.signed_order is not None]
+    bids = tokens.book_depth(tm.market.id, bid_side, depth, signed_only=True)
+    asks = tokens.book_depth(tm.market.id, ask_side, depth, signed_only=True)
     return {
         "bids": [sra_order(o) for o in paged(_sra_book_sorted(bids), page, per_page)],
         "asks": [sra_order(o) for o in paged(_sra_book_sorted(asks), page, per_page)],
@@ -586,7 +584,6 @@ def _sra_book_sorted(found: list[Order]) -> list[Order]:
 # -- Standard Relayer API v0 --------------------------------------------------------------------
 
 @relayer.route("/v0/token_pairs", methods=["GET"])
-@relayer_errors
 def token_pairs():
     params = query_params(relayer.current_request)
     page, per_page = page_params(params)
@@ -605,7 +602,6 @@ def token_pairs():
 
 
 @relayer.route("/v0/orders", methods=["GET"])
-@relayer_errors
 def sra_orders():
     params = query_params(relayer.current_request)
     page, per_page = page_params(params)
@@ -636,7 +632,8 @@ def sra_orders():
             return False
         return not f["trader"] or f["trader"] in (signed["maker"], signed["taker"])
 
-    rows = [o for o in found if keep(o)]
+    # bounded: at most MAX_SRA_READ open orders are read (books best first, or an owner's own)
+    rows = [o for o in itertools.islice(found, MAX_SRA_READ) if keep(o)]
     if f["makerTokenAddress"] and f["takerTokenAddress"]:
         rows.sort(key=lambda o: (Fraction(int(o.get_quantity), int(o.give_quantity)), int(o.tx_index)))
     else:
@@ -645,7 +642,6 @@ def sra_orders():
 
 
 @relayer.route("/v0/order/{order_hash}", methods=["GET"])
-@relayer_errors
 def sra_order_by_hash(order_hash):
     order = orders.get_order(order_hash_param(order_hash))
     if order.signed_order is None:
@@ -654,7 +650,6 @@ def sra_order_by_hash(order_hash):
 
 
 @relayer.route("/v0/fees", methods=["POST"])
-@relayer_errors
 def fees():
     request = parse(FeesIn, body())
     tokens.market_of_tokens(request.makerTokenAddress, request.takerTokenAddress)

@@ -25,16 +25,18 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(account: str, scopes: list[str], now_us: int, label: str | None = None) -> tuple[str, ApiKey]:
+def create_key(account: str, scopes: list[str], now_us: int, label: str | None = None,
+               public: bool = False) -> tuple[str, ApiKey]:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InvalidInput(f"scopes must be a non-empty subset of {list(SCOPES)}", field="scopes")
     key = "lx_" + secrets.token_urlsafe(32)
     record = ApiKey(key_hash(key), account=account, scopes=tuple(sorted(set(scopes))), created_us=now_us,
-                    label=label)
+                    label=label, public=public)
     if not stores.api_keys().create(record):  # 256 random bits: a collision means a broken RNG
         raise RuntimeError("a fresh API key collided with a stored one")
     cache.forget("apikey", record.key_hash)
+    cache.forget("privacy", account)
     return key, record
 
 
@@ -83,7 +85,8 @@ def rotate_key(hashed: str, action: actions.Action, clock: Clock) -> tuple[str, 
         raise Conflict(f"API key {hashed} is revoked: create a new one", field="key_id")
     key = "lx_" + secrets.token_urlsafe(32)
     now = clock.now_us()
-    new = ApiKey(key_hash(key), account=old.account, scopes=old.scopes, created_us=now, label=old.label)
+    new = ApiKey(key_hash(key), account=old.account, scopes=old.scopes, created_us=now, label=old.label,
+                 public=old.public)
     tx = stores.new_tx()
     stores.api_keys().stage_create(tx, new)
     stores.api_keys().stage_revoke(tx, old.key_hash, now, new.key_hash,

@@ -5,7 +5,8 @@ concurrently, and the records of one transaction can interleave with others. So 
 record only names a market that may have work; the handler re-reads that market's
 book and settles it (`settlement.match_market`, idempotent). Errors are handled per
 market: records of a market that failed are reported in `batchItemFailures` (Lambda's
-ReportBatchItemFailures), so one bad market never blocks the shard for the others.
+ReportBatchItemFailures), so one bad market never blocks the shard for the others, and the
+failure is counted on the market item (`failing_passes`, cleared when it settles again).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from collections import defaultdict
 
 from chalicelib.errors import NotFound
-from chalicelib.ledger import health, settlement
+from chalicelib.ledger import health, markets, settlement, stores
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import get_market
 from chalicelib.logs import Timer
@@ -68,13 +69,28 @@ def handle(event: dict, clock: Clock) -> dict:
     for market, sequence_numbers in by_market.items():
         try:
             settlement.match_market(market, clock, traders=frozenset(traders[market]))
-        except Exception:
+        except Exception as error:
             log.exception("matching failed", extra={"market": market})
             failures.extend(sequence_numbers)
             failed_markets.append(market)
+            _record_health(market, f"stream: {type(error).__name__}: {error}")
+        else:
+            _record_health(market, None)
     created = [r["dynamodb"]["ApproximateCreationDateTime"] for r in records
                if "ApproximateCreationDateTime" in r.get("dynamodb", {})]
     health.record_stream_batch(clock, max(created, default=None), failed_markets, list(by_market))
     log.info("stream batch", extra={"records": len(records), "markets": sorted(by_market),
                                     "failed": len(failures), "ms": timer.ms()})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}
+
+
+def _record_health(market_id: str, failure: str | None) -> None:
+    """Bookkeeping only: never fails the batch. A success reads the (cached) market and
+    writes only when it had been failing."""
+    try:
+        if failure is not None:
+            stores.markets().record_failure(market_id, failure)
+        elif markets.get_market(market_id).failing_passes:
+            stores.markets().clear_failures(market_id)
+    except Exception:  # noqa: BLE001
+        log.exception("market health not recorded", extra={"market": market_id})

@@ -12,6 +12,7 @@ Owners: a ledger account for wallet addresses (purpose `wallet`), or
 from __future__ import annotations
 
 import logging
+import re
 
 from chalicelib import settings
 from chalicelib.errors import Conflict, InvalidInput
@@ -37,17 +38,27 @@ def destination_ok(asset: Asset, destination: str) -> bool:
     return derivation.valid_destination(destination, pattern)
 
 
+_ETHEREUM = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def canonical_address(address: str) -> str:
+    """The ledger's spelling of an address: an Ethereum address in lower case (the 0x dialect
+    keys its makers so), whatever EIP-55 checksum capitals it came with; others unchanged."""
+    return address.lower() if _ETHEREUM.fullmatch(address) else address
+
+
 def get(key: str) -> DepositAddress | None:
     return stores.deposit_addresses().get(key, consistent=True)
 
 
 def of_address(coin: str, address: str) -> DepositAddress | None:
-    """The record of a deposit to `address` (eventually consistent: records never change)."""
-    return stores.deposit_addresses().get(address_key(coin, address))
+    """The record of a deposit to `address`. Strongly consistent: an address created a
+    moment ago must be found, or its first deposit would be credited to the raw address."""
+    return stores.deposit_addresses().get(address_key(coin, address), consistent=True)
 
 
 def of_memo(coin: str, memo: str) -> DepositAddress | None:
-    return stores.deposit_addresses().get(memo_key(coin, memo))
+    return stores.deposit_addresses().get(memo_key(coin, memo), consistent=True)
 
 
 def _claim(record: DepositAddress) -> DepositAddress | None:

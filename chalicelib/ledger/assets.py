@@ -7,6 +7,7 @@ would contradict.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
@@ -43,6 +44,11 @@ class AssetSpec:
     deposit_account: str | None = None
 
 
+# Asset names: upper-case letters, digits, '.' and '_' (never '-', the market id separator).
+NAME_ALPHABET = re.compile(r"[A-Z0-9][A-Z0-9._]{0,31}")
+MAX_UINT64 = 2**64 - 1
+
+
 def normalize_name(name: str) -> str:
     return name.strip().upper()
 
@@ -51,8 +57,14 @@ def create_asset(spec: AssetSpec, clock: Clock) -> Asset:
     """Create the asset; its `supply` is credited to the issuer in the same transaction
     (the store claims its unique `asset_id` and `token_address` in it too)."""
     name = normalize_name(spec.name)
+    if not NAME_ALPHABET.fullmatch(name):
+        raise InvalidInput("an asset name is 1-32 letters, digits, '.' or '_' (no '-': it separates market ids)",
+                           field="name")
     if spec.supply and not spec.issuer:
         raise InvalidInput("an asset with a supply needs an issuer to hold it", field="issuer")
+    if spec.asset_id is not None and spec.supply > MAX_UINT64:  # algod's amounts and totals are uint64
+        raise InvalidInput(f"an asset with an asset_id (an algod asset) has a supply of at most {MAX_UINT64}",
+                           field="supply")
     fields = {k: v for k, v in vars(spec).items() if k != "name"}
     fields["owner"] = spec.owner if spec.owner is not None else spec.issuer
     asset = Asset(name, created_us=clock.now_us(), **fields)

@@ -111,10 +111,14 @@ def get_conversion(deposit_key: str) -> Conversion | None:
 
 def process_conversions(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Start and send queued conversions; safe to run concurrently and repeatedly."""
-    counts = {"sent": 0, "retry": 0, "err": 0, "skipped": 0}
+    counts = {"sent": 0, "retry": 0, "err": 0, "skipped": 0, "failed": 0}
     keys = [c.deposit_key for status in ("queued", "sending") for c in Conversion.pending.query(status, limit=limit)]
     for key in dict.fromkeys(keys):
-        counts[advance(key, clock)] += 1
+        try:
+            counts[advance(key, clock)] += 1
+        except Exception:  # noqa: BLE001 - one bad conversion never stops the others; retried next pass
+            counts["failed"] += 1
+            log.exception("conversion not advanced", extra={"conversion": key})
     return counts
 
 

@@ -9,11 +9,14 @@ to a converter address or memo (purpose `convert`) is handed to `conversions` in
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 
+from chalicelib import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ledger import addresses, counters, store
+from chalicelib.ledger.addresses import canonical_address
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.models import Deposit
@@ -116,9 +119,13 @@ def pending_deposits(status: str = "new", limit: int = 100) -> list[Deposit]:
 
 def process_new_deposits(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Credit (or reject) confirmed new deposits; safe to run concurrently and repeatedly."""
-    counts = {"credited": 0, "mapped": 0, "inv": 0, "waiting": 0, "skipped": 0}
+    counts = {"credited": 0, "mapped": 0, "inv": 0, "waiting": 0, "skipped": 0, "failed": 0}
     for deposit in pending_deposits("new", limit):
-        counts[handle_new_deposit(deposit.key, clock)] += 1
+        try:
+            counts[handle_new_deposit(deposit.key, clock)] += 1
+        except Exception:  # noqa: BLE001 - one bad deposit never stops the others; retried next pass
+            counts["failed"] += 1
+            log.exception("deposit not processed", extra={"deposit": deposit.key})
     return counts
 
 
@@ -163,9 +170,12 @@ def resolve_owner(deposit: Deposit, asset: Asset) -> tuple[str | None, str]:
         target = addresses.of_memo(asset.name, deposit.memo)
         if target is None:
             return None, f"unknown memo {deposit.memo!r}"
+        if deposit.to_account and target.account and deposit.to_account != target.account:
+            # a memo only means something on the account it was issued for
+            return None, f"memo {deposit.memo!r} is for account {target.account!r}, not {deposit.to_account!r}"
         return target.owner, ""
     target = addresses.of_address(asset.name, deposit.address) if deposit.address else None
-    return (target.owner if target else deposit.address), ""
+    return (target.owner if target else canonical_address(deposit.address)), ""
 
 
 def deposit_target(deposit: Deposit, asset: Asset) -> DepositAddress | None:
@@ -225,15 +235,42 @@ def deposit_by_id(deposit_id: int) -> Deposit:
 DEPOSIT_FILTERS = ("address", "txid", "from_account", "to_account", "memo")
 
 
+LIST_READ_SLACK = 1000
+
+
+def is_converter_deposit(deposit: Deposit) -> bool:
+    """Whether a deposit is the converter's (public in its deposit list), not a wallet's:
+    mapped/converted/failed/refunded ones are, and the funding of its treasury; any other
+    credited one is a wallet's (or pays a match); a new or invalid one is the converter's if it
+    went to a converter address or memo, to its treasury, or names a memo nobody was given
+    (it cannot be a wallet's); any other goes to a wallet."""
+    treasury = settings.converter_account()
+    if deposit.status == "credited":
+        return deposit.owner == treasury  # funding of the converter's own treasury
+    if deposit.status in ("new", "inv"):
+        if deposit.match_id:
+            return False
+        target = deposit_target(deposit, get_asset(deposit.coin))
+        if target is not None:
+            return target.purpose == "convert"
+        return bool(deposit.memo) or treasury in (deposit.address, deposit.to_account)
+    return True
+
+
 def list_deposits(filters: dict[str, str], limit: int, offset: int) -> list[Deposit]:
-    """Deposits by id, filtered; the first filter given picks the index (no Scan)."""
+    """The converter's deposits by id, filtered; the first filter given picks the index (no
+    Scan). Wallet deposits are private: they are left out (`is_converter_deposit`)."""
     indexes = {"address": Deposit.by_address, "txid": Deposit.by_txid, "from_account": Deposit.by_from_account,
                "to_account": Deposit.by_to_account, "memo": Deposit.by_memo}
     wanted = {k: v for k, v in filters.items() if k in indexes and v}
     first = next(iter(wanted), None)
     rows = indexes[first].query(wanted[first]) if first else Deposit.by_id.query("deposit")
     out: list[Deposit] = []
-    for index, deposit in enumerate(d for d in rows if all(getattr(d, k) == v for k, v in wanted.items())):
+    # bounded: at most this many items are read past the page, however many wallet ones sit in between
+    read_bound = offset + limit + LIST_READ_SLACK
+    rows = itertools.islice(rows, read_bound)
+    listed = (d for d in rows if all(getattr(d, k) == v for k, v in wanted.items()) and is_converter_deposit(d))
+    for index, deposit in enumerate(listed):
         if index >= offset + limit:
             break
         if index >= offset:

@@ -97,11 +97,25 @@ def matches_of_order(tx_hash: str) -> list[OrderMatch]:
     return sorted(found, key=lambda m: (int(m.time_us), m.id))
 
 
-def matches_of_address(address: str, limit: int = 100) -> list[OrderMatch]:
-    found = (list(OrderMatch.by_tx0_address.query(address, scan_index_forward=False, limit=limit))
-             + list(OrderMatch.by_tx1_address.query(address, scan_index_forward=False, limit=limit)))
-    unique = {m.id: m for m in found}
-    return sorted(unique.values(), key=lambda m: (int(m.time_us), m.id), reverse=True)[:limit]
+def matches_of_address(address: str, limit: int = 100, offset: int = 0, market: str | None = None
+                       ) -> list[OrderMatch]:
+    """An address's matches (as tx0 or tx1), newest first, `offset` skipped, optionally one
+    market's. Both per-address indexes are read newest first, as far as the page needs (the
+    market a filter on the Query, which keeps paging until it has them): every match is reachable."""
+    wanted = offset + limit
+    only = (OrderMatch.market == market) if market else None
+    found = [m for index in (OrderMatch.by_tx0_address, OrderMatch.by_tx1_address)
+             for m in index.query(address, scan_index_forward=False, limit=wanted, filter_condition=only)]
+    unique = {m.id: m for m in found}  # a match of an address with itself is in both
+    return sorted(unique.values(), key=lambda m: (int(m.time_us), m.id), reverse=True)[offset:wanted]
+
+
+def open_orders_of(source: str, limit: int = 100, offset: int = 0, market: str | None = None) -> list[Order]:
+    """An owner's open orders from the sparse `open_by_source` index (only open orders carry a
+    book key), in its order: buys then sells, each best price first, then arrival."""
+    only = (Order.market == market) if market else None
+    found = Order.open_by_source.query(source, limit=offset + limit, filter_condition=only)
+    return list(found)[offset:offset + limit]
 
 
 def get_match(match_id: str) -> OrderMatch | None:

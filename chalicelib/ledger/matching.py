@@ -10,16 +10,21 @@ Conventions
   ``get_quantity / give_quantity``: what it asks per unit it gives.  Both sides
   of a market are expressed this way, so on either side a lower price is better
   for the counterparty and is matched first.
-* Every order has a cap (``BookOrder.cap``), the side of it that is a hard limit:
+* Every order has a cap (``BookOrder.cap``), which says what limits it and when it is done:
 
-  - ``"give"`` (Counterparty, 0x, CoinBTR sells): it never gives more than
-    ``give_quantity``; at a better price it may receive more than
-    ``get_quantity`` (Counterparty's rule: a buy sized by what it locked).
+  - ``"give"`` (Counterparty, 0x): it never gives more than ``give_quantity``; at a
+    better price it may receive more than ``get_quantity`` (a buy sized by what it
+    locked), and it is done as soon as either side is reached (Counterparty's rule).
   - ``"get"`` (CoinBTR buys): it never receives more than ``get_quantity`` in
     total.  Fills are at the resting order's price, so at a better price it
     spends less than it locked; the unspent give side is refunded when it closes.
+  - ``"give_all"`` (CoinBTR sells): it never gives more than ``give_quantity`` and
+    is done only when it has given all of it (or the rest is dust): the get side is
+    only its limit price.  Under ``"give"`` a sell that walks better bids reaches its
+    get side early and its last units are refunded unsold; an exchange sell of 33
+    sells 33 while bids at or above its price remain.
 
-  Both kinds trade in one book, as taker or as maker.
+  All kinds trade in one book, as taker or as maker.
 * Orders are replayed in arrival order ``(tx_index, tx_hash)``.  Each incoming
   order (``tx1``, the taker) trades against earlier resting orders (``tx0``,
   the makers) of the opposite side, best price first, then earliest, at the
@@ -41,11 +46,12 @@ Conventions
   R`` exactly when ``f <= floor(R / p0)``).  This is exactly "decrement forward
   until it holds", computed arithmetically (:func:`_max_valid_forward`).
 * An order closes (:func:`close_reason`) as ``"filled"`` when its give side is
-  spent or its get side reached (``get_remaining <= 0``), or as ``"dust"`` when it
-  can no longer trade a unit at its own price: for a give-capped order, its
-  ``give_remaining`` buys less than one unit; for a get-capped one, its
-  ``get_remaining`` costs less than one unit of its give side (any fill of one
-  unit or more would then pay above its limit).  A closed order's
+  spent or (``"give"`` and ``"get"``) its get side reached (``get_remaining <= 0``),
+  or as ``"dust"`` when it can no longer trade a unit at its own price: for a
+  give-capped order (``"give"``, ``"give_all"``), its ``give_remaining`` buys less
+  than one unit; for a get-capped one, its ``get_remaining`` costs less than one
+  unit of its give side (any fill of one unit or more would then pay above its
+  limit).  A closed order's
   ``give_remaining`` is refunded to its owner.
 * Self-trade prevention: an incoming order never fills against a resting order of
   the same ``source``.  Where such a fill would happen, the *resting* order is
@@ -100,7 +106,9 @@ __all__ = [
     "order_price",
 ]
 
-CAPS = ("give", "get")
+CAPS = ("give", "get", "give_all")
+_GIVE_CAP, _GET_CAP, _GIVE_ALL_CAP = range(3)  # CAPS by index, for the hot loop
+_CAP_KIND = {cap: kind for kind, cap in enumerate(CAPS)}
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,7 @@ class BookOrder:
     get_quantity: int
     get_remaining: int
     taker: str | None = None  # if set, only an order from this address may trade with this one
-    cap: str = "give"  # "give" or "get": the side that is a hard limit (see the module docstring)
+    cap: str = "give"  # one of CAPS: what limits the order and when it is done (module docstring)
 
 
 # Fill and OrderOutcome are immutable records created in the hot loop: NamedTuples,
@@ -172,15 +180,19 @@ def is_dust(give_remaining: int, give_quantity: int, get_quantity: int) -> bool:
 def close_reason(cap: str, give_remaining: int, get_remaining: int, give_quantity: int,
                  get_quantity: int) -> str | None:
     """Why an order in this state leaves the book: ``"filled"``, ``"dust"``, or None (it stays)."""
-    return _close_reason(cap == "get", give_remaining, get_remaining, give_quantity, get_quantity)
+    return _close_reason(_CAP_KIND[cap], give_remaining, get_remaining, give_quantity, get_quantity)
 
 
-def _close_reason(get_capped: bool, give_remaining: int, get_remaining: int, give_quantity: int,
+def _close_reason(kind: int, give_remaining: int, get_remaining: int, give_quantity: int,
                   get_quantity: int) -> str | None:
-    if give_remaining <= 0 or get_remaining <= 0:
+    if give_remaining <= 0:
         return "filled"
-    if get_capped:
+    if kind == _GET_CAP:
+        if get_remaining <= 0:
+            return "filled"
         return "dust" if get_remaining * give_quantity < get_quantity else None
+    if get_remaining <= 0 and kind == _GIVE_CAP:
+        return "filled"
     return "dust" if give_remaining * get_quantity < give_quantity else None
 
 
@@ -329,7 +341,7 @@ def _validate(orders: list[BookOrder]) -> None:
             raise ValueError(f"order {o.tx_hash!r}: give_remaining must be in [0, give_quantity]")
         if o.get_remaining > o.get_quantity:
             raise ValueError(f"order {o.tx_hash!r}: get_remaining exceeds get_quantity")
-        if o.cap != "give" and o.cap != "get":
+        if o.cap not in _CAP_KIND:
             raise ValueError(f"order {o.tx_hash!r}: cap must be one of {CAPS}, got {o.cap!r}")
         if not ((o.give_asset == asset_a and o.get_asset == asset_b)
                 or (o.give_asset == asset_b and o.get_asset == asset_a)):
@@ -370,10 +382,9 @@ def _partners(excluded_pairs: frozenset[frozenset[str]]) -> dict[str, set[str]]:
 # --------------------------------------------------------------------------- matching
 
 _ARRIVAL = attrgetter("tx_index", "tx_hash")
-
-# A live order is a small list (cheaper than an object in the hot loop):
-# [give_remaining, get_remaining, order, get_capped, reason or None, touched]
-_GIVE, _GET, _ORDER, _GET_CAPPED, _REASON, _TOUCHED = range(6)
+# Builds a Fill or OrderOutcome from a ready tuple of all its fields, skipping the NamedTuple's
+# Python-level __new__ (three times the cost, in a loop that makes one per fill).
+_new_tuple = tuple.__new__
 
 
 def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0),
@@ -395,21 +406,27 @@ def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0),
     partners = _partners(excluded_pairs) if excluded_pairs else None
     scale = max(o.give_quantity for o in ordered) ** 2  # exact integer price keys (module docstring)
     first_asset = ordered[0].give_asset
+    # The live state of order j (its arrival position) is in flat lists rather than one object per
+    # order: fewer allocations, and far less for the garbage collector to walk in a big book.
+    give_left = [o.give_remaining for o in ordered]
+    get_left = [o.get_remaining for o in ordered]
+    kinds = [_CAP_KIND[o.cap] for o in ordered]
+    reasons: list[str | None] = [None] * len(ordered)
+    touched = bytearray(len(ordered))
     heaps: tuple[list[int], list[int]] = ([], [])  # per side: price keys of its levels, best on top
-    books: tuple[dict[int, deque[list]], dict[int, deque[list]]] = ({}, {})  # per side: key -> FIFO level
+    books: tuple[dict[int, deque[int]], dict[int, deque[int]]] = ({}, {})  # per side: key -> FIFO of j
     fills: list[Fill] = []
-    touched: list[list] = []  # live orders whose state changed
     append_fill = fills.append
 
-    for o in ordered:
+    for j1, o in enumerate(ordered):
         g1, G1 = o.give_quantity, o.get_quantity
         r1, q1 = o.give_remaining, o.get_remaining
-        get_capped = o.cap == "get"
-        live = [r1, q1, o, get_capped, None, False]
-        reason1 = _close_reason(get_capped, r1, q1, g1, G1)
+        kind1 = kinds[j1]
+        get_capped = kind1 == _GET_CAP
+        reason1 = _close_reason(kind1, r1, q1, g1, G1)
         if reason1 is not None:  # already done or dust when it enters
-            live[_REASON] = reason1
-            touched.append(live)
+            reasons[j1] = reason1
+            touched[j1] = 1
             continue
         side = 0 if o.give_asset == first_asset else 1
         heap, book = heaps[1 - side], books[1 - side]
@@ -420,25 +437,27 @@ def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0),
         while heap:
             key = heap[0]
             level = book[key]
-            head = level[0][_ORDER]
+            head = ordered[level[0]]
             if head.get_quantity * G1 > head.give_quantity * g1:
                 break  # best remaining level does not cross: nothing further does
             i, n = 0, len(level)
             while i < n:
-                maker = level[i]
-                m = maker[_ORDER]
+                j0 = level[i]
+                m = ordered[j0]
                 if ((m.taker is not None and m.taker != source1) or (taker1 is not None and taker1 != m.source)
                         or (avoid is not None and m.tx_hash in avoid)):
                     i += 1
                     continue
                 g0, G0 = m.give_quantity, m.get_quantity
+                r0 = give_left[j0]
                 forward = r1 * g0 // G0
-                if maker[_GIVE] < forward:
-                    forward = maker[_GIVE]
+                if r0 < forward:
+                    forward = r0
                 if get_capped and q1 < forward:
                     forward = q1
-                if maker[_GET_CAPPED]:
-                    wanted = maker[_GET] * g0 // G0
+                kind0 = kinds[j0]
+                if kind0 == _GET_CAP:
+                    wanted = get_left[j0] * g0 // G0
                     if wanted < forward:
                         forward = wanted
                 if forward <= 0:
@@ -451,32 +470,28 @@ def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0),
                         i += 1
                         continue
                     backward = -(-forward * G0 // g0)
+                touched[j0] = 1
                 if m.source == source1:  # self-trade: cancel the resting order instead
-                    maker[_REASON] = "self_trade"
-                    if not maker[_TOUCHED]:
-                        maker[_TOUCHED] = True
-                        touched.append(maker)
+                    reasons[j0] = "self_trade"
                     del level[i]
                     n -= 1
                     continue
-                append_fill(Fill(m.tx_hash, hash1, m.give_asset, forward, asset1, backward,
-                                 -(-forward * fee_num // fee_den)))
-                maker[_GIVE] -= forward
-                maker[_GET] -= backward
+                append_fill(_new_tuple(Fill, (m.tx_hash, hash1, m.give_asset, forward, asset1, backward,
+                                              -(-forward * fee_num // fee_den))))
+                r0 -= forward
+                q0 = get_left[j0] - backward
+                give_left[j0], get_left[j0] = r0, q0
                 r1 -= backward
                 q1 -= forward
                 filled = True
-                if not maker[_TOUCHED]:
-                    maker[_TOUCHED] = True
-                    touched.append(maker)
-                reason0 = _close_reason(maker[_GET_CAPPED], maker[_GIVE], maker[_GET], g0, G0)
+                reason0 = _close_reason(kind0, r0, q0, g0, G0)
                 if reason0 is not None:
-                    maker[_REASON] = reason0
+                    reasons[j0] = reason0
                     del level[i]
                     n -= 1
                 else:
                     i += 1
-                reason1 = _close_reason(get_capped, r1, q1, g1, G1)
+                reason1 = _close_reason(kind1, r1, q1, g1, G1)
                 if reason1 is not None:
                     break
             if not level:
@@ -488,22 +503,22 @@ def match_orders(orders: Iterable[BookOrder], fee_rate: Fraction = Fraction(0),
                 break
         for key in set_aside:
             heappush(heap, key)
-        live[_GIVE], live[_GET], live[_REASON] = r1, q1, reason1
         if filled:
-            live[_TOUCHED] = True
-            touched.append(live)
+            give_left[j1], get_left[j1], reasons[j1] = r1, q1, reason1
+            touched[j1] = 1
         if reason1 is None:  # rests at its own price, behind earlier orders of that price
             key = G1 * scale // g1
             own = books[side].get(key)
             if own is None:
-                books[side][key] = deque((live,))
+                books[side][key] = deque((j1,))
                 heappush(heaps[side], key)
             else:
-                own.append(live)
+                own.append(j1)
 
     outcomes = {}
-    for live in touched:
-        tx_hash, reason = live[_ORDER].tx_hash, live[_REASON]
-        outcomes[tx_hash] = OrderOutcome(tx_hash, live[_GIVE], live[_GET], reason is not None,
-                                         0 if reason is None else live[_GIVE], reason)
+    for j in range(len(ordered)):
+        if touched[j]:
+            tx_hash, reason, left = ordered[j].tx_hash, reasons[j], give_left[j]
+            outcomes[tx_hash] = _new_tuple(OrderOutcome, (tx_hash, left, get_left[j], reason is not None,
+                                                          0 if reason is None else left, reason))
     return MatchResult(fills=tuple(fills), outcomes=outcomes)

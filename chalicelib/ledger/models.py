@@ -127,6 +127,10 @@ class Market(Model):
     last_price = S(null=True)
     restricted = BooleanAttribute(null=True)  # once any taker-restricted order was placed here
     created_us = N(default=0)
+    # Scheduler passes / stream batches in a row that failed on this market (0 or absent when
+    # healthy); `make audit` reports a market failing for more than LAMBDEX_AUDIT_MAX_FAILING_PASSES.
+    failing_passes = N(null=True)
+    last_failure = S(null=True)  # what failed last, and why (one line)
 
     all_markets = _gsi("all_markets", "kind", S, "id", S)
 
@@ -379,14 +383,18 @@ class ApiKey(Model):
     created_us = N()
     revoked_us = N(null=True)  # set once when revoked; the item stays so the key stays listed
     replaced_by = S(null=True)  # rotation: the hash of the key that replaced it
+    public = BooleanAttribute(null=True)  # the account opted in to public balances (absent = private)
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
 
 
 class Counter(Model):
+    """Sequences, and guard items that make a value unique (`asset_id#7`, `market_pair#A#B`)."""
+
     Meta = _meta("counters")
     name = S(hash_key=True)
     value = N(default=0)
+    market = S(null=True)  # a market_pair guard: the market trading that pair
 
 
 class Nonce(Model):

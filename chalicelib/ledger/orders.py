@@ -19,11 +19,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound
-from chalicelib.ledger import cache, db, store
+from chalicelib.ledger import cache, db, external_limits, store
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.markets import find_market, get_market, market_id
+from chalicelib.ledger.markets import find_market, get_market, market_of_pair
 from chalicelib.ledger.matching import is_dust
 from chalicelib.ledger.models import Market as MarketItem
 from chalicelib.ledger.models import Order
@@ -53,36 +53,27 @@ class OrderRequest:
     fee_required: int = 0
     fee_provided: int = 0
     cap: str = "give"  # "give": never gives more than give_quantity; "get": never gets more than get_quantity
-    market: str | None = None  # the market the dialect's request names; else found from the two assets
-    client_order_id: str | None = None  # the dialect derives `tx_hash` from it (retries are idempotent)
+    market: str | None = None  # the market the dialect's request names; else the one of the two assets
+    client_order_id: str | None = None  # then tx_hash = client_order_hash(source, client_order_id)
 
 
 CAPS = ("give", "get")
 PLACE_ATTEMPTS = 6  # a conflicting or throttled placement is tried again, then answered "busy" (503)
 
 
+def client_order_hash(source: str, client_order_id: str) -> str:
+    """The order id of a client order id: the same (account, id) is the same order, so a retry
+    or a racing duplicate meets the placement's own attribute_not_exists guard."""
+    return hashlib.sha256(f"client-order:{source}:{client_order_id}".encode()).hexdigest()
+
+
 def market_for(give_asset: str, get_asset: str) -> tuple[Market, str]:
-    """The market trading these two assets and the order's side of it (cached per process:
-    a market's base and quote never change, so neither does the answer once found)."""
-    found = cache.cached("market_for", f"{give_asset}\n{get_asset}", PAIR_TTL,
-                         lambda: _find_market_for(give_asset, get_asset))
+    """The one market trading these two assets (the markets' pair index: never a guess at
+    reversed ids) and the order's side of it."""
+    found = market_of_pair(give_asset, get_asset)
     if found is None:
         raise InvalidInput(f"no market trades {give_asset} against {get_asset}", field="get_asset")
-    market_id_found, side = found
-    return get_market(market_id_found), side
-
-
-PAIR_TTL = 300.0  # seconds
-
-
-def _find_market_for(give_asset: str, get_asset: str) -> tuple[str, str] | None:
-    sell = find_market(market_id(give_asset, get_asset))
-    if sell is not None:
-        return sell.id, "sell"
-    buy = find_market(market_id(get_asset, give_asset))
-    if buy is not None:
-        return buy.id, "buy"
-    return None
+    return found, "sell" if found.base == normalize_name(give_asset) else "buy"
 
 
 def named_market(id: str, give_asset: str, get_asset: str) -> tuple[Market, str]:
@@ -149,7 +140,10 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         raise InvalidInput(f"amount is below the market minimum of {market.min_amount} base units", field="amount")
     if give.settlement == "external" and get.settlement == "external":
         raise InvalidInput("at least one side must be an asset the ledger holds", field="give_asset")
+    external_limits.check_external_order(request.source, give.name, request.tx_hash, clock)  # nothing escrowed
 
+    if request.client_order_id is not None:
+        request.tx_hash = client_order_hash(request.source, request.client_order_id)
     tx_hash = (request.tx_hash or new_tx_hash()).lower().removeprefix("0x")
     now_us = clock.now_us()  # one instant for the whole operation
     now = now_us / 1_000_000
@@ -300,10 +294,6 @@ def orders_of_asset(asset: str, status: str | None, limit: int, offset: int) -> 
             found += index.query(name, prefix, scan_index_forward=False, limit=wanted)
     found.sort(key=lambda o: (o.tx_index, o.tx_hash), reverse=True)
     return found[offset:offset + limit]
-
-
-def orders_of_source(source: str, limit: int = 100, newest_first: bool = True) -> list[Order]:
-    return list(Order.by_source.query(source, scan_index_forward=not newest_first, limit=limit))
 
 
 # -- operator cancels (bounded pages, resumable) -----------------------------------------

@@ -82,12 +82,15 @@ def markets_of_token(token_address: str, field: str = "tokenAddress") -> list[To
 def resolve_pair(pair: str, field: str = "pair") -> TokenMarket:
     """A market named by its id (`ZRX-WETH`) or by one token address.
 
-    A token address names the one market it trades in; if it trades in several
-    (a quote token such as WETH), the market id must be used instead.
+    A token address names the market where it is the base (the traded token); a token that
+    is no market's base names the one market it quotes. Where that is still several (a base
+    of several markets, or a quote token such as WETH of several), the market id must be used.
     """
     text = pair.strip()
     if text.lower().startswith("0x"):
         found = markets_of_token(text, field)
+        as_base = [tm for tm in found if (tm.base.token_address or "") == text.lower()]
+        found = as_base or found
         if len(found) == 1:
             return found[0]
         if not found:
@@ -145,14 +148,18 @@ def place_token_order(order: TokenOrder, clock: Clock) -> PlacedOrder:
 
 # -- order lists (Query only) ---------------------------------------------------------------
 
-def book_side(market_id: str, side: str) -> Iterator[Order]:
+def book_side(market_id: str, side: str, signed_only: bool = False) -> Iterator[Order]:
     """One side ("buy" or "sell") of a market's open book, best price first, read lazily
-    from the `book` local index (strongly consistent)."""
+    from the `book` local index (strongly consistent). `signed_only`: only signed 0x orders
+    (a filter on the Query, which pages on until it has them)."""
     letter = {"buy": "B", "sell": "S"}[side]
-    public = Order.book.query(market_id, Order.book_key.startswith(f"{letter}#"), consistent_read=True)
+    only = Order.signed_order.exists() if signed_only else None
+    public = Order.book.query(market_id, Order.book_key.startswith(f"{letter}#"), consistent_read=True,
+                              filter_condition=only)
     # Taker-restricted orders live in their own key space (T#<taker>#<side>#...), off the
     # public sides that settlement reads; the 0x views show them too, merged by price.
-    restricted = sorted((o for o in Order.book.query(market_id, Order.book_key.startswith("T#"), consistent_read=True)
+    restricted = sorted((o for o in Order.book.query(market_id, Order.book_key.startswith("T#"), consistent_read=True,
+                                                     filter_condition=only)
                          if o.side == side), key=_side_key)
     return heapq.merge(public, restricted, key=_side_key)
 
@@ -176,11 +183,11 @@ def orders_for_taker(taker: str) -> Iterator[Order]:
     return iter(Order.by_taker.query(taker.lower(), scan_index_forward=False))
 
 
-def book_depth(market_id: str, side: str, at_least: int) -> list[Order]:
+def book_depth(market_id: str, side: str, at_least: int, signed_only: bool = False) -> list[Order]:
     """The best `at_least` open orders of one side, plus any further orders at the same
     price as the last of them (so a caller re-sorting ties sees the whole tie)."""
     taken: list[Order] = []
-    for order in book_side(market_id, side):
+    for order in book_side(market_id, side, signed_only):
         price = (int(order.get_quantity), int(order.give_quantity))
         if len(taken) >= at_least:
             last = taken[-1]
@@ -214,5 +221,5 @@ def open_order_candidates(market_ids: list[str], *, maker: str | None = None, ta
     else:
         for market_id in sorted(wanted):
             for side in ("buy", "sell"):
-                yield from keep(book_side(market_id, side))
+                yield from keep(book_side(market_id, side, signed_only=True))
 

@@ -79,10 +79,14 @@ def withdrawals_of(account: str, limit: int = 100, offset: int = 0) -> list[With
 
 def process_withdrawals(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Debit and send pending withdrawals; safe to run concurrently and repeatedly."""
-    counts = {"sent": 0, "retry": 0, "refunded": 0, "skipped": 0}
+    counts = {"sent": 0, "retry": 0, "refunded": 0, "skipped": 0, "failed": 0}
     ids = [w.id for status in ("pending", "signed") for w in Withdrawal.pending.query(status, limit=limit)]
     for withdrawal_id in dict.fromkeys(ids):
-        counts[advance(withdrawal_id, clock)] += 1
+        try:
+            counts[advance(withdrawal_id, clock)] += 1
+        except Exception:  # noqa: BLE001 - one bad withdrawal never stops the others; retried next pass
+            counts["failed"] += 1
+            log.exception("withdrawal not advanced", extra={"withdrawal": withdrawal_id})
     return counts
 
 

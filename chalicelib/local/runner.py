@@ -41,7 +41,7 @@ from chalice.config import Config
 from chalice.deploy.validate import validate_routes
 from chalice.local import LambdaContext
 
-from chalicelib.local import http_server, jsonlog
+from chalicelib.local import http_server, jsonlog, routing
 from chalicelib.local.dynamodb_local import LocalDatabase
 from chalicelib.local.jsonlog import fields
 from chalicelib.local.stream_poller import StreamPoller
@@ -227,6 +227,9 @@ class Runner:
         created = tables.ensure_tables(dynamodb)
         log.info("runner.tables_ready", extra=fields(created=created))
 
+        from chalicelib.local import faults as local_faults
+
+        faults = local_faults.install_from_environment(self.environ)  # the soak test's, else None
         app_module = self.load_app()
         self._start_http(app_module.app, self._chalice_config(app_module.app))
         match_orders = getattr(app_module, "match_orders", None)
@@ -234,7 +237,8 @@ class Runner:
             log.warning("runner.no_stream_handler", extra=fields(
                 missing="app.match_orders", effect="the orders stream is NOT polled: nothing is matched"))
         else:
-            self._start_poller(dynamodb, streams, tables.orders_table_name(), match_orders)
+            self._start_poller(dynamodb, streams, tables.orders_table_name(),
+                               local_faults.wrap_stream_handler(match_orders, faults))
         self._start_realtime(app_module, dynamodb, streams, tables)
         run_scheduler = getattr(app_module, "run_scheduler", None)
         if run_scheduler is None:
@@ -271,6 +275,7 @@ class Runner:
 
     def _start_http(self, app_obj: Any, config: Any) -> None:
         validate_routes(app_obj.routes)  # as `chalice local` does: only routes that would deploy
+        routing.install()  # the catch-all /{proxy+} answers unknown paths, as in API Gateway
         server = http_server.serve(app_obj, config, self.settings.host, self.settings.port)
         self.http_server = server
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},

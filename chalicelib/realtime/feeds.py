@@ -90,13 +90,6 @@ def commit(feed: MarketFeed, levels: Levels | None, match_ids: list[str], now: i
         raise Conflict(published) from error
 
 
-def already_published(match_ids: list[str]) -> set[str]:
-    """The match ids whose marker exists (consistent reads)."""
-    keys = [f"trade#{m}" for m in match_ids]
-    return {item.key.removeprefix("trade#") for item in Feed.batch_get(keys, consistent_read=True,
-                                                                         attributes_to_get=["key"])}
-
-
 def _strip(request: dict) -> dict:
     request.pop("ReturnValues", None)
     request.pop("ReturnConsumedCapacity", None)

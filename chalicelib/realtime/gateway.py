@@ -94,6 +94,25 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
+def run_all(calls: list) -> list:
+    """Call each of `calls` (no arguments) on the worker pool; their results in order."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    return list(_reader_pool().map(lambda call: call(), calls))
+
+
+_readers: ThreadPoolExecutor | None = None
+
+
+def _reader_pool() -> ThreadPoolExecutor:
+    # Apart from the senders' pool: a read never waits behind a slow connection's posts.
+    global _readers
+    with _lock:
+        if _readers is None:
+            _readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fan-out-read")
+        return _readers
+
+
 def _send_all(gateway: Gateway, connection_id: str, messages: list[bytes]) -> tuple[int, bool, bool]:
     """(sent, gone, failed) for one connection; its messages in order, stopping at the first failure."""
     sent = 0

@@ -20,6 +20,7 @@ the gap in the sequence numbers and resubscribe.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -92,10 +93,7 @@ def commit_changes(market: str, changes: MarketChanges, now: int) -> Published:
     """Read the market's book and new matches, and give each change its sequence number."""
     matches = list(OrderMatch.batch_get(changes.matches, consistent_read=True)) if changes.matches else []
     matches.sort(key=lambda m: (int(m.time_us), int(m.tx1_index), int(m.tx0_index), m.id))
-    pending = matches
-    if pending:
-        done = feeds.already_published([m.id for m in pending])
-        pending = [m for m in pending if m.id not in done]
+    pending = matches  # a match published before fails its marker's condition: Conflict names it
     published = Published()
     book_touched = bool(changes.orders)
     for _ in range(MAX_ROUNDS):
@@ -126,6 +124,12 @@ def publish_market(market: str, changes: MarketChanges, clock: Clock) -> int:
     published = commit_changes(market, changes, now)
     tm = snapshots.market_view(market)
     outbox = Outbox(now)
+    if not (published.trades or published.books or changes.orders):
+        return 0  # a redelivered batch: nothing new
+    accounts = {o for o in changes.orders.values() if o}
+    accounts |= {a for m, _ in published.trades for a in (m.tx0_address, m.tx1_address)}
+    outbox.prefetch([f"{channel}#{market}" for channel in ("trades", "book", "ticker", "orderbook")]
+                    + [f"orders#{a}" for a in sorted(accounts)])
     for match, seq in published.trades:
         outbox.add(f"trades#{market}", "trades", lambda m=match, n=seq: channels.trade_view(tm, m, n))
     for seq, before, after in published.books:
@@ -144,12 +148,11 @@ def _order_updates(tm: TokenMarket, changes: MarketChanges, published: Published
     sra_topic = f"orderbook#{tm.market.id}"
     wants_sra = bool(changes.orders) and outbox.has_subscribers(sra_topic)
     owners_listening = {o for o in set(changes.orders.values()) if o and outbox.has_subscribers(f"orders#{o}")}
-    for tx_hash, owner in changes.orders.items():
-        if not wants_sra and owner not in owners_listening:
-            continue
-        try:
-            order = Order.get(tm.market.id, tx_hash, consistent_read=True)
-        except Order.DoesNotExist:
+    wanted = [(tm.market.id, h) for h, owner in changes.orders.items() if wants_sra or owner in owners_listening]
+    found = {o.tx_hash: o for o in Order.batch_get(wanted, consistent_read=True)} if wanted else {}
+    for _, tx_hash in wanted:  # in the batch's order
+        order = found.get(tx_hash)
+        if order is None:
             continue
         if wants_sra and order.signed_order is not None:
             outbox.add(sra_topic, "orderbook", lambda o=order: sra_order(o))
@@ -168,6 +171,13 @@ class Outbox:
         self.now = now
         self.subscribers: dict[str, list[connections.Subscription]] = {}
         self.deliveries: dict[str, list[bytes]] = defaultdict(list)
+
+    def prefetch(self, topics: list[str]) -> None:
+        """Read the subscribers of every topic at once (one Query each, in parallel)."""
+        missing = [t for t in topics if t not in self.subscribers]
+        for topic, found in zip(missing, gateway.run_all([functools.partial(connections.subscribers, t, self.now)
+                                                           for t in missing]), strict=True):
+            self.subscribers[topic] = found
 
     def has_subscribers(self, topic: str) -> bool:
         if topic not in self.subscribers:

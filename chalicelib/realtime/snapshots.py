@@ -6,18 +6,38 @@ the last trades, the day's figures, an account's open orders, SRA's signed-order
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from chalicelib.ledger import tokens
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.market_data import day_stats, price_levels
-from chalicelib.ledger.models import OrderMatch
+from chalicelib.ledger.market_data import base_quantity, day_stats, limit_price, price_levels
+from chalicelib.ledger.models import Order, OrderMatch
 from chalicelib.ledger.tokens import TokenMarket
 from chalicelib.realtime import channels, feeds
 
 BOOK_DEPTH = 50  # price levels per side, published and kept in the feed
+SMALL_BOOK = 500  # open orders per side read in one Query of both sides
 
 
 def live_levels(market_id: str) -> feeds.Levels:
-    return {"bids": price_levels(market_id, "buy", BOOK_DEPTH), "asks": price_levels(market_id, "sell", BOOK_DEPTH)}
+    """The book's top levels: one consistent Query of the `book` index for both sides while the
+    book is small (the usual case), a Query per side when it is not."""
+    found = list(Order.book.query(market_id, consistent_read=True, limit=2 * SMALL_BOOK))
+    if len(found) >= 2 * SMALL_BOOK:
+        return {"bids": price_levels(market_id, "buy", BOOK_DEPTH),
+                "asks": price_levels(market_id, "sell", BOOK_DEPTH)}
+    return {"bids": levels_of([o for o in found if o.side == "buy"], "buy"),
+            "asks": levels_of([o for o in found if o.side == "sell"], "sell")}
+
+
+def levels_of(orders: list[Order], side: str) -> list[tuple[Fraction, int]]:
+    """(price, base amount) per level, best first, BOOK_DEPTH of them (as market_data.price_levels)."""
+    levels: dict[Fraction, int] = {}
+    for order in orders:
+        price = limit_price(order)
+        levels[price] = levels.get(price, 0) + base_quantity(order)
+    ordered = sorted(levels.items(), key=lambda level: level[0], reverse=(side == "buy"))
+    return [level for level in ordered if level[1] > 0][:BOOK_DEPTH]
 
 
 def published_feed(market_id: str, now: int) -> feeds.MarketFeed:

@@ -10,7 +10,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from chalicelib import settings
-from chalicelib.auth.ethereum import keccak, zeroex_v1_order_hash
+from chalicelib.auth.ethereum import zeroex_v1_order_hash
 from chalicelib.ledger import assets, deposits, markets
 
 # The relayer spec's example tokens (Ropsten WETH and ZRX).
@@ -85,8 +85,9 @@ def get(client, path: str, headers=None):
 
 
 def token_for(client, account) -> dict[str, str]:
-    """Sign in with the fixed message (prefixed eth_sign, as a modern wallet signs)."""
-    data = keccak(b"Sign this message to verify your authority of current address !")
+    """Sign in with a nonce of GET /v0/auth/nonce (prefixed eth_sign, as a modern wallet
+    signs); the spec's fixed message is off outside the local stage."""
+    data = bytes.fromhex(get(client, f"/v0/auth/nonce?address={addr(account)}").json_body["data"][2:])
     signed = account.sign_message(encode_defunct(primitive=data))
     response = post(client, "/v0/auth", {"address": addr(account), "data": "0x" + data.hex(),
                                          "signature": "0x" + bytes(signed.signature).hex()})

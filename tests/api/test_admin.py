@@ -35,8 +35,8 @@ def test_create_and_read_an_asset(client, ledger):
     assert r.status_code == 201 and body(r)["name"] == "XCP" and body(r)["owner"] == "alice"
     assert body(client.http.get("/admin/assets/xcp", headers=ADMIN))["supply"] == 1000
     assert [a["name"] for a in body(client.http.get("/admin/assets", headers=ADMIN))] == ["XCP"]
-    assert body(client.http.get("/addresses/alice/balances")) == [{"address": "alice", "asset": "XCP",
-                                                                   "quantity": 1000}]
+    assert body(client.http.get("/addresses/alice/balances")) == [
+        {"address": "alice", "asset": "XCP", "quantity": 1000, "quantity_normalized": "0.00001000"}]
     audit_ok()
 
 
@@ -123,7 +123,7 @@ def test_markets_and_pairs(client, assets):
 
 
 def test_api_keys_are_shown_once_and_stored_hashed(client, ledger):
-    r = post(client, "/admin/apikeys", {"account": "alice", "scopes": ["read", "trade"]})
+    r = post(client, "/admin/apikeys", {"public": True, "account": "alice", "scopes": ["read", "trade"]})
     assert r.status_code == 201
     key = body(r)["key"]
     snapshot = json.dumps(table_snapshot())
@@ -186,7 +186,7 @@ def test_memo_deposits_credit_the_memo_owner_or_end_inv(client, assets, ledger):
                                      "amount": "1"})
     scheduler.run(ledger)
     assert body(client.http.get("/addresses/carol/balances")) == [{"address": "carol", "asset": "SGTK",
-                                                                   "quantity": 2500}]
+                                                                   "quantity": 2500, "quantity_normalized": "2.500"}]
     invalid = body(client.http.get("/admin/deposits/SGTK/b/0", headers=ADMIN))
     assert invalid["status"] == "inv" and "memo" in invalid["error"]
     audit_ok()

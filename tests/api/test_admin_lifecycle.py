@@ -41,7 +41,7 @@ def market(client, ledger):
 
 
 def coinbtr_key(client, account, scopes=("read", "trade", "withdraw")):
-    r = post(client, "/admin/apikeys", {"account": account, "scopes": list(scopes)})
+    r = post(client, "/admin/apikeys", {"public": True, "account": account, "scopes": list(scopes)})
     assert r.status_code == 201, r.body
     return body(r)
 

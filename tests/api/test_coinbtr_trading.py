@@ -26,7 +26,7 @@ def market(client, ledger):
                 ).status_code == 201
     keys = {}
     for account, coin in (("alice", "ZRX"), ("bob", "WETH")):
-        r = post(client, "/admin/apikeys", {"account": account, "scopes": ["read", "trade"]})
+        r = post(client, "/admin/apikeys", {"public": True, "account": account, "scopes": ["read", "trade"]})
         keys[account] = body(r)["key"]
         post(client, "/admin/deposits", {"coin": coin, "txid": f"fund-{account}", "address": account, "amount": "100"})
     scheduler.run(ledger)
@@ -116,7 +116,7 @@ def test_keys_and_scopes(client, ledger, market):
                          body=json.dumps({"market": "ZRX-WETH", "price": "1", "amount": "1"}))
     assert r.status_code == 401
     assert client.http.get("/api/v1/trading/listopenorders").status_code == 401
-    read_only = body(post(client, "/admin/apikeys", {"account": "alice", "scopes": ["read"]}))["key"]
+    read_only = body(post(client, "/admin/apikeys", {"public": True, "account": "alice", "scopes": ["read"]}))["key"]
     r = place(client, read_only, "sell")
     assert r.status_code == 403 and "trade" in body(r)["msg"]["error"]
     assert client.http.get("/api/v1/wallet/user/profile", headers=token(read_only)).status_code == 200

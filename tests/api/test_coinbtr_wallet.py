@@ -169,7 +169,7 @@ def test_rejected_send_refunds(client, alice, ledger):
     support.audit_ok()
 
 
-class Crash(Exception):
+class Crash(BaseException):  # the process dies: no guard of the scheduler catches it
     pass
 
 

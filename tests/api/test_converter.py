@@ -174,7 +174,7 @@ def test_a_conversion_needs_no_funded_ledger_account(client, ledger):
 
 # -- faults ---------------------------------------------------------------------------
 
-class InjectedCrash(Exception):
+class InjectedCrash(BaseException):  # the process dies: no guard of the scheduler catches it
     """The process dies here (a Lambda timeout or out-of-memory)."""
 
 

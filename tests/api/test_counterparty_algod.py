@@ -56,7 +56,7 @@ def test_balances_with_limit_offset_and_sort(client, world):
     by_quantity = body(client.http.get("/assets/USDA/balances?sort=-quantity"))
     assert [r["quantity"] for r in by_quantity] == [10**12, 12, 11, 10]
     assert body(client.http.get(f"/addresses/{HOLDER}/balances")) == [
-        {"address": HOLDER, "asset": "USDA", "quantity": 10}]
+        {"address": HOLDER, "asset": "USDA", "quantity": 10, "quantity_normalized": "0.000010"}]
     assert body(client.http.get("/addresses/nobody/balances")) == []
 
 

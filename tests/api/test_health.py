@@ -47,7 +47,7 @@ def test_a_fresh_ledger_is_degraded_until_the_scheduler_has_run(client, ledger) 
 
 def test_stream_lag_and_failing_markets_come_from_the_matcher(client, ledger, monkeypatch) -> None:
     scheduler.run(ledger)
-    def broken_for_bad(market, clock, **_):  # match_market also takes `traders`
+    def broken_for_bad(market, clock, **hints):
         if market == "BAD-MKT":
             raise RuntimeError("injected")
 
@@ -66,7 +66,7 @@ def test_stream_lag_and_failing_markets_come_from_the_matcher(client, ledger, mo
                               "max_lag_seconds": 60.0}
     assert body["markets"]["failing"] == ["BAD-MKT"]  # not retried yet: still failing
 
-    monkeypatch.setattr(settlement, "match_market", lambda market, clock, **_: None)
+    monkeypatch.setattr(settlement, "match_market", lambda market, clock, **hints: None)
     matcher.handle({"Records": [order_record("BAD-MKT", ledger.now())]}, ledger)
     body = health(client)
     assert body["markets"] == {"ok": True, "failing": []} and body["status"] == "ok"
@@ -89,7 +89,7 @@ def test_a_failing_heartbeat_write_never_fails_the_matcher(client, ledger, monke
         raise RuntimeError("injected: the counters table is throttled")
 
     monkeypatch.setattr(db.client(), "update_item", refuse)
-    monkeypatch.setattr(settlement, "match_market", lambda market, clock, **_: None)
+    monkeypatch.setattr(settlement, "match_market", lambda market, clock, **hints: None)
     assert matcher.handle({"Records": [order_record("NONE-MKT", ledger.now())]}, ledger) == {"batchItemFailures": []}
     assert scheduler.run(ledger)["fills"] == 0
     monkeypatch.undo()

@@ -42,8 +42,10 @@ def claims(token: str) -> dict:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def test_spec_auth_example_signs_in(client, ledger):
-    # The spec's example is a legacy eth_sign over the raw 32-byte hash (no prefix).
+def test_spec_auth_example_signs_in(client, ledger, monkeypatch):
+    # The spec's example is a legacy eth_sign over the raw 32-byte hash (no prefix) of its
+    # fixed message, which an operator must switch on outside the local stage.
+    monkeypatch.setenv("LAMBDEX_0X_ALLOW_FIXED_MESSAGE", "true")
     response = post(client, "/v0/auth", {"address": AUTH_ADDRESS, "data": AUTH_DATA, "signature": AUTH_SIGNATURE})
     assert response.status_code == 200, response.body
     token = response.json_body["token"]

@@ -158,19 +158,34 @@ def test_fee_ties_sort_lower_total_fees_first(client, market):
     assert [o["orderHash"] for o in asks] == [cheap["orderHash"], expensive["orderHash"]]
 
 
-def test_orders_of_other_dialects_render_with_zero_addresses(client, market):
-    fund(market, "plain-user", "ZRX", 10 * E18)
-    placed, _ = orders.place_order(OrderRequest(source="plain-user", give_asset="ZRX", give_quantity=5 * E18,
-                                                get_asset="WETH", get_quantity=E18 // 100), market)
-    (ask,) = get(client, "/v0/orderbook?pair=ZRX-WETH").json_body["asks"]
-    assert ask["orderHash"] == placed.tx_hash and ask["maker"] == "plain-user"
-    assert (ask["feeRecipient"], ask["exchangeContractAddress"], ask["taker"], ask["salt"]) == (NULL, NULL, NULL, "0")
-    assert ask["makerTokenAddress"] == ZRX
-    # SRA routes list only signed 0x orders.
+def test_other_dialects_orders_stay_off_0x_routes_but_trade_against_0x_orders(client, market):
+    fund(market, addr(ALICE), "ZRX", 10 * E18)
+    plain, _ = orders.place_order(OrderRequest(source=addr(ALICE), give_asset="ZRX", give_quantity=5 * E18,
+                                               get_asset="WETH", get_quantity=E18 // 200), market)
+    hidden = {"bids": [], "asks": []}
+    assert get(client, "/v0/orderbook?pair=ZRX-WETH").json_body == hidden
+    assert get(client, f"/v0/orderbook?baseTokenAddress={ZRX}&quoteTokenAddress={WETH}").json_body == hidden
     assert get(client, "/v0/orders").json_body == []
-    assert get(client, f"/v0/order/{placed.tx_hash}").status_code == 404
-    sra = get(client, f"/v0/orderbook?baseTokenAddress={ZRX}&quoteTokenAddress={WETH}").json_body
-    assert sra == {"bids": [], "asks": []}
+    assert get(client, f"/v0/order/{plain.tx_hash}").status_code == 404
+    assert get(client, "/v0/openOrders", token_for(client, ALICE)).json_body == []
+    assert get(client, "/v0/orderHistory", token_for(client, ALICE)).json_body == []
+    # a 0x ask of the same maker shows; the plain order, though better priced, does not
+    signed = submit(client, sell(ALICE, 2, Fraction(2, 1000), market))
+    (ask,) = get(client, "/v0/orderbook?pair=ZRX-WETH").json_body["asks"]
+    assert ask["orderHash"] == signed["orderHash"]
+    assert [o["orderHash"] for o in get(client, "/v0/openOrders", token_for(client, ALICE)).json_body] \
+        == [signed["orderHash"]]
+    # the CoinBTR book and the Counterparty views show every order
+    book = get(client, "/market/getorderbook?market=ZRX-WETH").json_body["data"]
+    assert [level["amount"] for level in book["asks"]] == [5.0, 2.0]
+    assert get(client, f"/orders/{plain.tx_hash}").json_body[0]["give_remaining"] == 5 * E18
+    # and a signed 0x bid trades against the plain ask first (best price, one book)
+    market.advance(1)
+    bid = submit(client, buy(BOB, 5, Fraction(1, 1000), market))
+    settlement.match_market("ZRX-WETH", market)
+    match = OrderMatch.get(f"{plain.tx_hash}_{bid['orderHash']}", consistent_read=True)
+    assert (match.forward_asset, match.forward_quantity) == ("ZRX", 5 * E18)
+    assert get(client, f"/orders/{plain.tx_hash}").json_body[0]["status"] == "filled"
 
 
 @pytest.mark.parametrize(("query", "field", "code"), [

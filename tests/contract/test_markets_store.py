@@ -87,3 +87,44 @@ def test_stage_advance_from_a_stale_read_fails_and_writes_nothing(backend):
 def test_counters_count_from_one_per_name(backend):
     assert [backend.counters.next_id("market") for _ in range(3)] == [1, 2, 3]
     assert backend.counters.next_id("pair") == 1
+
+
+def test_stage_create_puts_the_market_and_its_pair_guard(backend):
+    tx = backend.new_tx()
+    backend.markets.stage_create(tx, market(number=1))
+    assert backend.markets.market_of_pair("ZRX", "WETH") is None  # nothing before the commit
+    tx.commit("market:ZRX-WETH", "market", "ZRX-WETH", 1)
+    assert backend.markets.get("ZRX-WETH") == market(number=1)
+    assert backend.markets.market_of_pair("ZRX", "WETH") == backend.markets.market_of_pair("WETH", "ZRX") == "ZRX-WETH"
+    assert backend.markets.market_of_pair("ZRX", "DAI") is None
+
+
+def test_stage_create_refuses_the_reverse_and_the_same_id_and_writes_nothing(backend):
+    from chalicelib.errors import AlreadyExists
+
+    tx = backend.new_tx()
+    backend.markets.stage_create(tx, market())
+    tx.commit("market:ZRX-WETH", "market", "ZRX-WETH", 1)
+    for attempt in (market("WETH-ZRX"), market(fee="0.5")):
+        tx = backend.new_tx()
+        backend.markets.stage_create(tx, attempt)
+        with pytest.raises(AlreadyExists):
+            tx.commit(f"market:{attempt.id}:{attempt.fee}", "market", attempt.id, 2)
+    assert [m.id for m in backend.markets.list()] == ["ZRX-WETH"]
+    assert backend.markets.get("ZRX-WETH").fee == "0"
+
+
+def test_failures_are_counted_without_touching_seq_and_cleared(backend):
+    backend.markets.create(market(seq=4))
+    assert backend.markets.record_failure("ZRX-WETH", "scheduler: fills: RuntimeError: boom") == 1
+    assert backend.markets.record_failure("ZRX-WETH", "stream: " + "x" * 2000) == 2
+    failing = backend.markets.get("ZRX-WETH", consistent=True)
+    assert (failing.failing_passes, failing.seq, len(failing.last_failure)) == (2, 4, 500)
+    assert backend.markets.record_failure("NOPE-WETH", "no such market") is None
+    assert backend.markets.get("NOPE-WETH") is None  # a failure never creates a market
+    backend.markets.clear_failures("ZRX-WETH")
+    cleared = backend.markets.get("ZRX-WETH", consistent=True)
+    assert (cleared.failing_passes, cleared.last_failure, cleared.seq) == (0, None, 4)
+    backend.markets.clear_failures("ZRX-WETH")  # clearing a healthy market is harmless
+    backend.markets.clear_failures("NOPE-WETH")
+    assert backend.markets.get("NOPE-WETH") is None

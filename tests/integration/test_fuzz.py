@@ -1,5 +1,11 @@
 """schemathesis against the whole local stack, from its own /openapi.json: no input gives a 5xx.
 
+Then what the document cannot describe: generated unknown paths under every dialect's prefix,
+every method a route lacks, wrong content types, deeply nested, oversized and unparseable
+bodies, each to every served operation. Every answer must be a 4xx in the error body of the
+dialect owning the path: never a 5xx, never Chalice's `{"Code", "Message"}`, never API
+Gateway's "Missing Authentication Token".
+
 The stack is started as `make run` starts it (tests/integration/test_end_to_end.py), seeded
 with two assets with token addresses, a market, a converter pair, a funded CoinBTR account
 with every scope, an order and a 0x session, and every operation is then sent a bounded
@@ -10,7 +16,9 @@ exercised past their auth checks. Only loopback traffic.
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -19,12 +27,17 @@ from pathlib import Path
 
 import requests
 
+from chalicelib.api import dialects
 from tests.integration.test_end_to_end import Stack, data_dir  # noqa: F401 - data_dir is a fixture
+from tests.support import is_dialect_error
 
 MAX_EXAMPLES = int(os.environ.get("LAMBDEX_FUZZ_EXAMPLES", "25"))
 JWT_SECRET = "fuzz-jwt-secret-0123456789abcdef0123456789"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 MAKER = "0x" + "ab" * 20
+PROBES = int(os.environ.get("LAMBDEX_FUZZ_PROBES", "150"))
+PREFIXES = ["/api/v1/", "/market/", "/api/", "/v0/", "/v2/", "/admin/", "/assets/", "/orders/", "/addresses/", "/"]
+SEGMENT = "abcXYZ019-_.~%20é"
 
 
 def seed(url: str, admin_token: str, jwt_secret: str) -> dict[str, str]:
@@ -45,7 +58,7 @@ def seed(url: str, admin_token: str, jwt_secret: str) -> dict[str, str]:
     post("/admin/markets", {"id": "ZRX-WETH", "base": "ZRX", "quote": "WETH", "fee": "0.001"}, expect=(201, 409))
     post("/admin/pairs", {"from_coin": "LTC", "to_coin": "SGTK", "exchange_rate": "100", "ex_fee": "1"},
          expect=(201, 409))
-    key = post("/admin/apikeys", {"account": "fuzzer", "scopes": ["read", "trade", "withdraw"]})["key"]
+    key = post("/admin/apikeys", {"public": True, "account": "fuzzer", "scopes": ["read", "trade", "withdraw"]})["key"]
     for coin in ("ZRX", "WETH", "LTC"):
         post("/admin/deposits", {"coin": coin, "txid": f"seed-{coin}", "address": "fuzzer", "amount": "1000"})
     token = {"Authorization": f"Token {key}"}
@@ -89,6 +102,62 @@ def run_schemathesis(url: str, config: Path, max_examples: int, workdir: Path) -
     return done.returncode, done.stdout + done.stderr
 
 
+def hostile_bodies(rng: random.Random) -> list[tuple[str, bytes]]:
+    depth = rng.choice([17, 100, 5000, 200_000])
+    return [
+        ("application/json", b"[" * depth + b"]" * depth),
+        ("application/json", b'{"a":' * depth + b"1" + b"}" * depth),
+        ("application/json", b'{"amount": 1e99999, "price": NaN, "market": "ZRX-WETH", "id": 7}'),
+        ("application/json", b'{"amount": ' + b"9" * rng.choice([39, 5000]) + b"}"),
+        ("application/json", b'{"x": "' + b"a" * 70_000 + b'"}'),
+        ("application/json", b"\xff\xfe{"),
+        ("text/plain", b"hello"),
+        ("application/xml", b"<a/>"),
+        ("application/x-www-form-urlencoded", b"amount=%ff&price=1e999&market=ZRX-WETH&%zz"),
+        ("multipart/form-data; boundary=x", b"--x--"),
+    ]
+
+
+def check(response: requests.Response, path: str, what: str) -> None:
+    owner = dialects.dialect_for(path).name
+    assert response.status_code < 500, (what, path, response.status_code, response.text[:300])
+    if response.status_code >= 400 and response.request.method != "HEAD":
+        try:
+            body = response.json()
+        except ValueError:
+            raise AssertionError((what, path, response.status_code, response.text[:300])) from None
+        assert is_dialect_error(owner, body), (what, path, owner, body)
+
+
+def probe_framework_errors(url: str, served: dict, credentials: dict[str, str], rng: random.Random) -> int:
+    """Unknown paths, missing methods, wrong content types and hostile bodies; returns the count."""
+    auth = {"Authorization": credentials["coinbtr"]}
+    sent = 0
+    for _ in range(PROBES):  # unknown paths under every prefix, any method
+        prefix = rng.choice(PREFIXES)
+        tail = "/".join("".join(rng.choice(SEGMENT) for _ in range(rng.randint(1, 12)))
+                        for _ in range(rng.randint(1, 4)))
+        path = prefix + "zz" + tail
+        method = rng.choice(dialects.METHODS)
+        check(requests.request(method, url + path, headers=auth, timeout=20), path, f"unknown {method}")
+        sent += 1
+    for path, methods in served.items():
+        concrete = re.sub(r"\{[^}]+\}", "x1", path)
+        for method in set(dialects.METHODS) - {m.upper() for m in methods}:  # methods the route lacks
+            response = requests.request(method, url + concrete, headers=auth, timeout=20)
+            check(response, path, f"missing {method}")
+            if method != "HEAD":
+                assert response.status_code == 405 and response.headers.get("Allow"), (path, method)
+            sent += 1
+        for method in methods:  # hostile bodies and content types to every operation
+            for content_type, raw in hostile_bodies(rng):
+                response = requests.request(method.upper(), url + concrete, data=raw, timeout=20,
+                                            headers={**auth, "Content-Type": content_type})
+                check(response, path, f"{method} {content_type} {len(raw)} bytes")
+                sent += 1
+    return sent
+
+
 def test_no_generated_request_gives_a_server_error(data_dir, tmp_path):  # noqa: F811
     stack = Stack(data_dir)
     stack.env["LAMBDEX_JWT_SECRET"] = JWT_SECRET
@@ -107,3 +176,8 @@ def test_no_generated_request_gives_a_server_error(data_dir, tmp_path):  # noqa:
         # every operation ran (schemathesis leaves out the one serving the schema, GET /openapi.json)
         assert int(selected[1]) == int(selected[2]) == int(selected[3]) >= operations - 1, (operations, selected[0])
         assert re.search(r"(\d+) generated, \1 passed", output), output[-3000:]
+        sent = probe_framework_errors(stack.url, served, credentials, random.Random(1))
+        print(f"framework probes: {sent} requests, none a 5xx or a foreign error body")
+        assert sent > PROBES
+        # and the stack still answers normally
+        assert json.loads(requests.get(f"{stack.url}/market/listbooks", timeout=10).text)["success"] is True

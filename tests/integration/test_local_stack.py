@@ -394,7 +394,7 @@ def alive(pid: int) -> bool:
     return True
 
 
-def wait_for(condition: Any, timeout: float = 10) -> bool:
+def wait_for(condition: Any, timeout: float = 60) -> bool:  # generous on a loaded machine
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -34,7 +34,7 @@ def stack(tmp_path_factory):
         running.keys = {}
         for account, coin in (("maker", "ZRX"), ("taker", "WETH"), ("mm", "ZRX"), ("mm", "WETH")):
             if account not in running.keys:
-                running.keys[account] = running.post("/admin/apikeys", {"account": account,
+                running.keys[account] = running.post("/admin/apikeys", {"public": True, "account": account,
                                                                         "scopes": ["read", "trade"]}).json()["key"]
             assert running.post("/admin/deposits", {"coin": coin, "txid": f"fund-{account}-{coin}",
                                                     "address": account, "amount": "100000"}).status_code == 201

@@ -43,8 +43,8 @@ def stack(tmp_path_factory):
                                                     "address": addr(account), "amount": "1000"}).status_code == 201
         running.keys = {}
         for account, coin in (("maker", "ZRX"), ("taker", "WETH")):
-            running.keys[account] = running.post("/admin/apikeys", {"account": account, "scopes": ["read", "trade"]}
-                                                 ).json()["key"]
+            running.keys[account] = running.post("/admin/apikeys", {
+                "public": True, "account": account, "scopes": ["read", "trade"]}).json()["key"]
             assert running.post("/admin/deposits", {"coin": coin, "txid": f"fund-{account}", "address": account,
                                                     "amount": "1000"}).status_code == 201
         _wait_funded(running)

@@ -95,7 +95,7 @@ def ref_fill(tx0: BookOrder, s0: list[int], tx1: BookOrder, s1: list[int], max_s
 
 
 def ref_reason(o: BookOrder, give_rem: int, get_rem: int) -> str | None:
-    if give_rem == 0 or get_rem <= 0:
+    if give_rem == 0 or (get_rem <= 0 and o.cap != "give_all"):  # give_all is done only when all is given
         return "filled"
     if o.cap == "get":  # what it still wants would cost less than one unit of its give side
         return "dust" if math.floor(Fraction(get_rem * o.give_quantity, o.get_quantity)) == 0 else None
@@ -167,7 +167,7 @@ def ref_match(orders: list[BookOrder], fee_rate: Fraction = Fraction(0), exclude
 
 
 def _quantity(draw, big: bool) -> int:
-    return draw(st.integers(1, 10**30 if big else 10**6))
+    return draw(st.integers(1, 10**30 if big else draw(st.sampled_from([30, 10**6]))))
 
 
 @st.composite
@@ -178,7 +178,8 @@ def order_flows(draw, max_orders: int = 10):
     hex4 = st.text("0123456789abcdef", min_size=4, max_size=4)
     hashes = draw(st.lists(hex4, min_size=n, max_size=n, unique=True))
     sources = ["alice", "bob", "carol"]
-    get_caps = draw(st.sampled_from([0, 1, 3]))  # how often an order is get-capped: never, half, mostly
+    caps = draw(st.sampled_from([("give",), ("give", "get"), ("give", "get", "give_all"), ("get", "give_all"),
+                                 ("get", "get", "get", "give")]))
     orders = []
     for i in range(n):
         sells_a = draw(st.booleans())
@@ -187,13 +188,13 @@ def order_flows(draw, max_orders: int = 10):
         if draw(st.integers(0, 5)) == 0:
             get_q = _quantity(draw, draw(st.booleans()))  # arbitrary price
         else:
-            spread = Fraction(draw(st.integers(-300, 300)), 1000)
+            spread = Fraction(draw(st.integers(-300, 300)), draw(st.sampled_from([1000, 100_000])))
             price = (mid if sells_a else 1 / mid) * (1 + spread)  # get per give
             get_q = max(1, round(give_q * price))
-        cap = "get" if draw(st.integers(0, 3)) < get_caps else "give"
+        cap = draw(st.sampled_from(caps))
         give_rem, get_rem = give_q, get_q
         shape = draw(st.integers(0, 9))
-        if shape == 0 and cap == "give":  # partly filled earlier, consistent remainders
+        if shape == 0 and cap != "get":  # partly filled earlier, consistent remainders
             give_rem = draw(st.integers(0, give_q))
             get_rem = get_q - (give_q - give_rem) * get_q // give_q
         elif shape == 0:  # a get-capped order partly filled earlier: it kept at least its price's worth
@@ -361,7 +362,7 @@ def test_uncrossed_book_is_stable(orders):
 def limit_order_flows(draw):
     """Exchange-style limit orders: (is_buy, price in ticks, amount in lots), as CoinBTR places them."""
     n = draw(st.integers(1, 40))
-    return [(draw(st.booleans()), draw(st.integers(95, 105)), draw(st.integers(1, 9)), draw(st.integers(0, 3)))
+    return [(draw(st.booleans()), draw(st.integers(95, 105)), draw(st.integers(1, 50)), draw(st.integers(0, 3)))
             for _ in range(n)]
 
 
@@ -375,7 +376,7 @@ def limit_book(flow) -> list[BookOrder]:
         if is_buy:
             orders.append(order(f"{i:04d}", i, B, quote, A, base, source=f"s{who}", cap="get"))
         else:
-            orders.append(order(f"{i:04d}", i, A, base, B, quote, source=f"s{who}"))
+            orders.append(order(f"{i:04d}", i, A, base, B, quote, source=f"s{who}", cap="give_all"))
     return orders
 
 
@@ -406,8 +407,9 @@ def textbook_book(flow):
 @settings(max_examples=200, deadline=None)
 @given(limit_order_flows())
 def test_get_capped_buys_make_a_textbook_limit_order_book(flow):
-    """Buys capped by base amount and sells by base amount fill exactly like an exchange's book:
-    quantity min(remaining), at the resting price, a buy's price improvement refunded."""
+    """Buys capped by what they get and sells by all they give (CoinBTR's base amounts) fill exactly
+    like an exchange's book: quantity min(remaining), at the resting price, a buy's price improvement
+    refunded, a sell selling its whole amount while bids at or above its price remain."""
     orders = limit_book(flow)
     result = match_orders(orders)
     expected = [(f"{m:04d}", f"{t:04d}", lots * LOT, lots * ticks * TICK) for m, t, lots, ticks in textbook_book(flow)]
@@ -663,6 +665,21 @@ def test_entering_orders_already_done_are_closed():
     }
 
 
+def test_rounding_lowers_forward_to_the_largest_amount_within_the_taker_limit():
+    # The maker sells at 0.7 B per A and has 13 A left; the taker pays up to 0.72. Rounding the
+    # maker's side up, 13, 12 and 11 A would cost 10, 9 and 8 B: above 0.72 per A. 10 A cost exactly 7.
+    m = order("m", 1, A, 20, B, 14, give_remaining=13, get_remaining=10)
+    t = order("t", 2, B, 18, A, 25, source="bob")
+    result = match_orders([m, t])
+    assert result.fills == (Fill("m", "t", A, 10, B, 7, 0),)
+    assert result.outcomes["t"] == OrderOutcome("t", 11, 15, False, 0, None)
+    # with 9 A left: 9 and 8 A would cost 7 and 6 B, above the limit; 7 A cost 5 B <= 5.04
+    assert match_orders([replace(m, give_remaining=9, get_remaining=7), t]).fills == (Fill("m", "t", A, 7, B, 5, 0),)
+    # with 3 A left nothing fits (3, 2, 1 A would cost 3, 2, 1 B): no fill, both stay open
+    m3 = replace(m, give_remaining=3, get_remaining=2)
+    assert not is_dust(3, 20, 14) and match_orders([m3, t]) == MatchResult((), {})
+
+
 def test_price_crossing_below_one_unit_does_not_trade():
     # Semantic edge: prices cross, but the taker's 1 B cannot buy a whole A at the
     # maker's price (ceil(2/3) = 1 B for 1 A) without exceeding its own limit of 5/7 B per A.
@@ -900,3 +917,27 @@ def test_fees_cannot_be_dodged_by_splitting():
     # and never above what the fee is taken from
     (fill,) = match_orders([m, order("t", 2, B, 3, A, 3, source="bob")], Fraction(1)).fills
     assert fill.fee == fill.forward_quantity == 3
+
+
+def test_give_all_sell_sells_its_whole_amount_across_better_bids():
+    bids = [order(f"b{i}", i, B, 120 * UNIT, A, 1 * UNIT, source=f"buyer{i}", cap="get") for i in range(3)]  # 1 at 120
+    # Sell 3 at 100, walking three bids at 120.
+    sell = order("s", 9, A, 3 * UNIT, B, 300 * UNIT, source="alice", cap="give_all")
+    result = match_orders([*bids, sell])
+    assert [f.forward_quantity for f in result.fills] == [120 * UNIT] * 3
+    assert result.outcomes["s"] == OrderOutcome("s", 0, -60 * UNIT, True, 0, "filled")
+    # Counterparty's rule ("give"): once it has received the 300 it asked for, it is done, and its
+    # third unit is refunded unsold.
+    counterparty = replace(sell, cap="give")
+    result = match_orders([*bids, counterparty])
+    assert [f.forward_quantity for f in result.fills] == [120 * UNIT] * 3
+    bids2 = [order(f"b{i}", i, B, 160 * UNIT, A, 1 * UNIT, source=f"buyer{i}", cap="get") for i in range(3)]
+    result = match_orders([*bids2, counterparty])
+    assert len(result.fills) == 2  # 2 x 160 >= 300: filled with one unit left
+    assert result.outcomes["s"] == OrderOutcome("s", UNIT, -20 * UNIT, True, UNIT, "filled")
+    result = match_orders([*bids2, sell])
+    assert len(result.fills) == 3
+    assert result.outcomes["s"] == OrderOutcome("s", 0, -180 * UNIT, True, 0, "filled")
+    assert close_reason("give_all", 5, -1, 10, 10) is None
+    assert close_reason("give", 5, -1, 10, 10) == "filled"
+    assert close_reason("give_all", 0, 3, 10, 10) == "filled"

@@ -249,3 +249,18 @@ def test_only_the_posting_functions_may_post_and_only_to_this_api(packaged):
                                                  "${AWS::AccountId}:${WebsocketAPI}/api/POST/@connections/*"}]
     stage_policy = json.dumps(template["Resources"]["ApiHandlerRole"]["Properties"]["Policies"])
     assert "execute-api" not in stage_policy
+
+
+def test_every_function_of_the_template_gets_every_secret_reference_and_an_alarm(packaged):
+    """Issue 10, item 6: a function added later gets its secrets and alarm from the one list
+    (infra/build_template.FUNCTIONS); none runs on the local defaults."""
+    stage, template = packaged
+    functions = {logical_id: r for logical_id, r in template["Resources"].items()
+                 if r["Type"] in ("AWS::Serverless::Function", "AWS::Lambda::Function")}
+    assert set(functions) == set(build_template.FUNCTIONS)
+    for logical_id, resource in functions.items():
+        variables = resource["Properties"]["Environment"]["Variables"]
+        assert variables["LAMBDEX_STAGE"] == stage and stage != settings.LOCAL_STAGE
+        for secret in settings.SECRETS:
+            assert variables[secret] == "ssm:" + build_template.secret_parameter(stage, secret), (logical_id, secret)
+        assert f"{logical_id}ErrorsAlarm" in template["Resources"], logical_id

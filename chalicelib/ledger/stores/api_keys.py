@@ -24,6 +24,7 @@ class ApiKey:
     label: str | None = None
     revoked_us: int | None = None
     replaced_by: str | None = None  # rotation: the hash of the key that replaced this one
+    public: bool = False  # the account opted in: its balances are served by the public routes
 
     @property
     def revoked(self) -> bool:
@@ -82,7 +83,7 @@ class DynamoApiKeys:
 
 def _domain(item: ApiKeyItem) -> ApiKey:
     return ApiKey(item.key_hash, item.account, tuple(item.scopes), int(item.created_us), item.label,
-                  None if item.revoked_us is None else int(item.revoked_us), item.replaced_by)
+                  None if item.revoked_us is None else int(item.revoked_us), item.replaced_by, bool(item.public))
 
 
 class MemoryApiKeys:

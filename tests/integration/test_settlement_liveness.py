@@ -1,7 +1,8 @@
 """Every market settles whatever sits in it (issue 10, items 1-3 and the `expired_with` bound):
 a pair that trades again gets a new match id, restricted orders on top do not hide the
 book, every settling transaction stays within DynamoDB's item and byte limits, and
-placement survives conflicts and throttles without a 500."""
+placement survives conflicts and throttles without a 500. On DynamoDB Local: in-process
+moto copies every table on each transaction, which makes books of hundreds of orders slow."""
 
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ from chalicelib.ledger.models import Order, OrderMatch
 from chalicelib.ledger.stores.matches import match_id
 from tests import support
 from tests.support import audit_ok, post
+
+
+@pytest.fixture
+def ledger(ddb_ledger):
+    return ddb_ledger
+
+
+@pytest.fixture
+def client(ddb_client):
+    return ddb_client
 
 
 def body(response):
@@ -232,8 +243,8 @@ def test_placement_survives_conflicts_throttles_and_a_lost_answer(client, zrx_we
 
 def test_placement_under_lasting_contention_is_busy_not_a_500(client, zrx_weth):
     ledger = zrx_weth
-    post(client, "/admin/apikeys", {"account": "alice", "scopes": ["trade"]})
-    key = body(post(client, "/admin/apikeys", {"account": "alice", "scopes": ["read", "trade"]}))["key"]
+    post(client, "/admin/apikeys", {"public": True, "account": "alice", "scopes": ["trade"]})
+    key = body(post(client, "/admin/apikeys", {"public": True, "account": "alice", "scopes": ["read", "trade"]}))["key"]
     fund(client, ledger, ("alice", "ZRX", 100))
 
     def conflict(operation, params):

@@ -10,10 +10,11 @@ NPM_STAMP := node_modules/.installed
 
 .PHONY: install browser run test lint unit api api-ddblocal integration fuzz bench load soak audit package lint-infra clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .  # the operator CLI: $(VENV)/bin/lambdex
 	touch $(STAMP)
 
 $(NPM_STAMP): package.json package-lock.json
@@ -85,10 +86,8 @@ SOAK_SECONDS ?= 120
 soak: install
 	$(PY) bench/soak.py --seconds $(SOAK_SECONDS)
 
-audit: $(STAMP)  # against the ledger of a running `make run`
-	LAMBDEX_DYNAMODB_ENDPOINT=$${LAMBDEX_DYNAMODB_ENDPOINT:-http://127.0.0.1:$${LAMBDEX_DDB_PORT:-8010}} \
-	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m chalicelib.admin.audit
+audit: $(STAMP)  # against the ledger of a running `make run` (lambdex audit: progress bar, exit status per finding)
+	$(VENV)/bin/lambdex audit --endpoint $${LAMBDEX_DYNAMODB_ENDPOINT:-http://127.0.0.1:$${LAMBDEX_DDB_PORT:-8010}}
 
 clean:
 	rm -rf $(VENV) node_modules .local .pytest_cache .hypothesis build .chalice/deployments

@@ -8,7 +8,7 @@ import logging
 
 from chalice import Chalice, Rate
 
-from chalicelib import logs, settings
+from chalicelib import logs, observability, settings
 from chalicelib.api import cors, dialects
 from chalicelib.api.admin import admin
 from chalicelib.api.algod import algod
@@ -25,7 +25,7 @@ from chalicelib.ledger.clock import current as clock
 from chalicelib.realtime import handlers as realtime
 from chalicelib.realtime import publisher
 
-logs.configure(settings.get("LAMBDEX_LOG_LEVEL"))
+observability.configure()
 log = logging.getLogger("lambdex.http")
 
 app = Chalice(app_name="lambdex", configure_logs=False)
@@ -43,12 +43,15 @@ def stage_safe(event, get_response):
 
 @app.middleware("http")
 def log_request(event, get_response):
-    """One JSON line per request: what was asked, the answer, how long it took."""
-    timer = logs.Timer()
-    response = get_response(event)
-    log.info("request", extra={"method": event.method, "route": event.path, "params": event.uri_params,
-                               "status": response.status_code,
-                               "ms": timer.ms(), "request_id": (event.context or {}).get("requestId")})
+    """One JSON line per request: what was asked, the answer, how long it took; 5xx counted."""
+    request_id = (event.context or {}).get("requestId")
+    with observability.invocation(event.lambda_context, correlation_id=request_id):
+        timer = logs.Timer()
+        response = get_response(event)
+        if response.status_code >= 500:
+            observability.count("Http5xx")
+        log.info("request", extra={"method": event.method, "route": event.path, "params": event.uri_params,
+                                   "status": response.status_code, "ms": timer.ms(), "request_id": request_id})
     return response
 
 
@@ -77,12 +80,14 @@ dialects.install(app)  # after the last Blueprint: error bodies, 405s and the ca
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")
 def match_orders(event):
-    return matcher.handle(event.to_dict(), clock())
+    with observability.invocation(event.context):
+        return matcher.handle(event.to_dict(), clock())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def run_scheduler(event):
-    return scheduler.run(clock())
+    with observability.invocation(event.context):
+        return scheduler.run(clock())
 
 
 # -- realtime (docs/realtime.md): the WebSocket API and the publisher on the orders and matches
@@ -105,7 +110,8 @@ def websocket_disconnect(event):
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="LATEST")
 def publish_realtime(event):
-    return publisher.handle(event.to_dict(), clock())
+    with observability.invocation(event.context):
+        return publisher.handle(event.to_dict(), clock())
 
 
 cors.apply(app.routes)  # last: every route registered above gets its CORS config (none on /admin)

@@ -1,10 +1,12 @@
 """Cold-start import time: `python -X importtime -c "import <module>"` in fresh processes.
 
-For each module (app, chalicelib.ledger.models, chalicelib.auth.ethereum) runs N fresh
+For each module (app, the bare-stack floor `bench/bare_stack.py`, chalicelib.ledger.models,
+chalicelib.auth.ethereum) runs N fresh
 interpreters with the environment a Lambda would have (dummy AWS credentials and region,
 LAMBDEX_* defaults), parses the `-X importtime` report from stderr and prints min/median/max
 of the cumulative time of the top-level import, and the 10 heaviest imports (cumulative)
-of the median run. Also prints the wall time of each whole process for reference.
+of the median run, and `import app` as a ratio of the floor. Also prints the wall time of
+each whole process for reference.
 Prints figures only; asserts nothing.
 """
 
@@ -22,7 +24,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 RUNS = 7
-MODULES = ("app", "chalicelib.ledger.models", "chalicelib.auth.ethereum")
+FLOOR = "bench.bare_stack"  # chalice + pynamodb + pydantic + botocore, no Lambdex code
+# Powertools' two parts, alone: what they add to a cold start (app imports the Logger at start-up,
+# the Metrics on the first metric)
+POWERTOOLS = ("aws_lambda_powertools.logging", "aws_lambda_powertools.metrics")
+MODULES = ("app", FLOOR, "chalicelib.ledger.models", "chalicelib.auth.ethereum", *POWERTOOLS)
+TARGET_RATIO = 1.5  # `import app` within 1.5x of the floor (issue 13)
 TOP = 10
 
 LAMBDA_ENV = {
@@ -96,6 +103,11 @@ def main() -> list[dict]:
     for r in reports:
         print(f"| {r['module']:<28} | {ms(r['min']):>8} | {ms(r['median']):>9} | {ms(r['max']):>8} "
               f"| {r['wall_median'] * 1000:>24.1f} |")
+    by_module = {r["module"]: r for r in reports}
+    app, floor = by_module["app"], by_module[FLOOR]
+    print(f"\nimport app / bare-stack floor ({FLOOR}): medians {ms(app['median'])} / {ms(floor['median'])} ms = "
+          f"{app['median'] / floor['median']:.2f}x, minima {ms(app['min'])} / {ms(floor['min'])} ms = "
+          f"{app['min'] / floor['min']:.2f}x (target <= {TARGET_RATIO}x; on a loaded machine the minima are steadier)")
     for r in reports:
         print(f"\n{TOP} heaviest imports under `import {r['module']}` (median run, cumulative ms, self ms):")
         for name, cumulative, self_us in r["heaviest"]:

@@ -33,6 +33,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,14 +220,15 @@ def raw_transact_write(endpoint: str, runs: int) -> list[float]:
 
 
 def app_log(log_path: Path, since_epoch: float) -> dict[str, list[dict]]:
-    """The app's own JSON log lines (`lambdex.*`, epoch `ts`) after `since_epoch`, by event."""
+    """The app's own JSON log lines (Powertools: `logger` lambdex.*, `message`, RFC 3339
+    `timestamp`) written after `since_epoch`, by message."""
     events: dict[str, list[dict]] = {}
     for line in log_path.read_text().splitlines():
-        if '"logger": "lambdex.' not in line:
+        if '"logger":"lambdex.' not in line.replace(" ", ""):
             continue
         entry = json.loads(line)
-        if entry["ts"] >= since_epoch:
-            events.setdefault(entry["event"], []).append(entry)
+        if datetime.fromisoformat(entry["timestamp"]).timestamp() >= since_epoch:
+            events.setdefault(entry["message"], []).append(entry)
     return events
 
 

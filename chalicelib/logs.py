@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, with whatever ids the call site adds."""
+"""JSON-lines formatting of the local tooling's logs (the Lambda functions log through
+`chalicelib.observability`, Powertools' Logger), and a millisecond timer."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
             "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
+            "level": record.levelname,  # INFO, WARNING, ERROR: as Powertools writes them
             "event": record.getMessage(),
             "logger": record.name,
         }
@@ -31,18 +32,6 @@ class JsonFormatter(logging.Formatter):
             line["error"] = f"{kind.__name__}: {record.exc_info[1]}" if kind else None
             line["traceback"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str, separators=(",", ":"))
-
-
-def configure(level: str = "INFO") -> None:
-    root = logging.getLogger("lambdex")
-    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root.addHandler(handler)
-    root.setLevel(level)
-    root.propagate = False
-    logging.getLogger("pynamodb").setLevel(logging.WARNING)
 
 
 class Timer:

@@ -15,7 +15,8 @@ Inputs, each written once:
 
 Generated here so that a new table or function gets its alarm without another edit:
 an `Errors` alarm per function (every override in stack.json that names a function) and
-a throttle alarm per table (read + write throttle events). Also generated: each function's
+a throttle alarm per table (read + write throttle events), the application alarms (5xx
+answered by the app and by API Gateway, failing markets) and the operations dashboard. Also generated: each function's
 secret settings (`chalicelib.settings.SECRETS`) as references to SSM Parameter Store,
 `ssm:/lambdex/<stage>/<name>` (e.g. LAMBDEX_ADMIN_TOKEN -> ssm:/lambdex/prod/admin-token),
 the parameters `.chalice/policy-<stage>.json` lets the functions read. They are set here,
@@ -128,6 +129,92 @@ def table_throttle_alarm(logical_id: str, table_name_sub: str) -> dict[str, Any]
     )
 
 
+# The application's EMF metrics (chalicelib.observability.METRICS; a test keeps them equal),
+# namespace Lambdex, dimension service = the stage's table prefix.
+METRICS_NAMESPACE = "Lambdex"
+METRICS = ("OrdersPlaced", "Fills", "SettlementLatency", "SettleRetries", "WriteRetries", "FailingMarkets", "Http5xx")
+SERVICE_DIMENSION = [{"Name": "service", "Value": {"Ref": "TablePrefix"}}]
+REST_API_NAME = "${TablePrefix}-api"  # RestAPI's Name (infra/stack.json), the ApiName of its metrics
+
+
+def application_alarms() -> dict[str, Any]:
+    """Application 5xx (a view that raised still answers, so Lambda's Errors never sees it),
+    API Gateway's own 5XXError, and markets that fail to settle."""
+    return {
+        "ApplicationServerErrorsAlarm": _alarm(
+            "api-5xx", "The API answered 5xx (Lambdex/Http5xx: a view raised, or a dependency failed).",
+            Namespace=METRICS_NAMESPACE, MetricName="Http5xx", Dimensions=SERVICE_DIMENSION,
+            Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold"),
+        "ApiGateway5xxAlarm": _alarm(
+            "apigateway-5xx", "API Gateway answered 5xx (integration failures and timeouts included).",
+            Namespace="AWS/ApiGateway", MetricName="5XXError",
+            Dimensions=[{"Name": "ApiName", "Value": {"Fn::Sub": REST_API_NAME}}],
+            Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold"),
+        "FailingMarketsAlarm": _alarm(
+            "failing-markets", "A market's stream batches fail to settle (Lambdex/FailingMarkets; GET /health "
+            "names the markets).",
+            Namespace=METRICS_NAMESPACE, MetricName="FailingMarkets", Dimensions=SERVICE_DIMENSION,
+            Statistic="Sum", Period=60, EvaluationPeriods=3, DatapointsToAlarm=2, Threshold=0,
+            ComparisonOperator="GreaterThanThreshold"),
+    }
+
+
+def _sub(name: str) -> str:
+    """`${name}` for the dashboard body's Fn::Sub (a resource's Ref, or `Resource.Attr`)."""
+    return "${" + name + "}"
+
+
+def _lambdex(metric: str, stat: str = "Sum", label: str | None = None) -> list[Any]:
+    return [METRICS_NAMESPACE, metric, "service", "${TablePrefix}", {"stat": stat, "label": label or metric}]
+
+
+def _widget(title: str, metrics: list[list[Any]], x: int, y: int, **extra: Any) -> dict[str, Any]:
+    return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+            "properties": {"title": title, "region": "${AWS::Region}", "view": "timeSeries", "period": 60,
+                           "metrics": metrics, **extra}}
+
+
+def dashboard() -> dict[str, Any]:
+    """One CloudWatch dashboard: the API, trading, settlement, the matcher, the functions, the alarms."""
+    api = ["AWS/ApiGateway", "Count", "ApiName", REST_API_NAME]
+    functions = ("APIHandler", "MatchOrders", "RunScheduler")
+    alarms = ["ApplicationServerErrorsAlarm", "ApiGateway5xxAlarm", "FailingMarketsAlarm", "MatcherIteratorAgeAlarm",
+              *(f"{f}ErrorsAlarm" for f in functions)]
+    widgets = [
+        _widget("API requests and errors", [
+            [*api, {"stat": "Sum", "label": "requests"}],
+            ["AWS/ApiGateway", "4XXError", "ApiName", REST_API_NAME, {"stat": "Sum", "label": "4xx"}],
+            ["AWS/ApiGateway", "5XXError", "ApiName", REST_API_NAME, {"stat": "Sum", "label": "5xx (API Gateway)"}],
+            _lambdex("Http5xx", label="5xx (application)")], 0, 0),
+        _widget("API latency (ms)", [
+            ["AWS/ApiGateway", "Latency", "ApiName", REST_API_NAME, {"stat": "p50", "label": "p50"}],
+            ["AWS/ApiGateway", "Latency", "ApiName", REST_API_NAME, {"stat": "p99", "label": "p99"}]], 12, 0),
+        _widget("Trading", [_lambdex("OrdersPlaced"), _lambdex("Fills")], 0, 6),
+        _widget("Settlement latency (ms, stream record -> settled)", [
+            _lambdex("SettlementLatency", "p50", "p50"), _lambdex("SettlementLatency", "p99", "p99")], 12, 6),
+        _widget("Retries and failing markets", [
+            _lambdex("SettleRetries"), _lambdex("WriteRetries"), _lambdex("FailingMarkets")], 0, 12),
+        _widget("Matcher iterator age (ms)", [
+            ["AWS/Lambda", "IteratorAge", "FunctionName", "${MatchOrders}", {"stat": "Maximum", "label": "max"}]],
+            12, 12),
+        _widget("Function errors and throttles", [
+            ["AWS/Lambda", name, "FunctionName", _sub(f), {"stat": "Sum", "label": f"{f} {name}"}]
+            for f in functions for name in ("Errors", "Throttles")], 0, 18),
+        _widget("Function duration (ms, p99)", [
+            ["AWS/Lambda", "Duration", "FunctionName", _sub(f), {"stat": "p99", "label": f}]
+            for f in functions], 12, 18),
+        {"type": "alarm", "x": 0, "y": 24, "width": 24, "height": 3,
+         "properties": {"title": "Alarms", "alarms": [_sub(f"{a}.Arn") for a in alarms]}},
+    ]
+    return {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {
+            "DashboardName": {"Fn::Sub": "${TablePrefix}-operations"},
+            "DashboardBody": {"Fn::Sub": json.dumps({"widgets": widgets}, separators=(",", ":"))},
+        },
+    }
+
+
 def build(stage: str) -> dict[str, Any]:
     tables = _load(TABLES)
     stack = _load(STACK)
@@ -160,6 +247,10 @@ def build(stage: str) -> dict[str, Any]:
             name = resource["Properties"]["TableName"]["Fn::Sub"]
             resources[f"{logical_id}ThrottleAlarm"] = table_throttle_alarm(logical_id, name)
 
+    for logical_id, resource in {**application_alarms(), "OperationsDashboard": dashboard()}.items():
+        if logical_id in resources:
+            raise SystemExit(f"{logical_id} is generated here: remove it from infra/stack.json")
+        resources[logical_id] = resource
     template["Resources"] = resources
     template["Outputs"] = copy.deepcopy(stack.get("Outputs", {}))
     return template

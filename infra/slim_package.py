@@ -1,19 +1,31 @@
-"""Rewrite the deployment zip `chalice package` made: leave out what Lambda's runtime
-already has, leave out sources nothing imports, and add compiled bytecode.
+"""Rewrite the deployment zip `chalice package` made: only what Lambda runs, the botocore
+the tests ran with, compiled bytecode; then check the result.
 
     python infra/slim_package.py build/deployment.zip --template build/sam.json
 
-- Runtime-provided: the python3.x Lambda runtimes ship boto3 and botocore with their
-  dependencies (jmespath, python-dateutil, six, urllib3, s3transfer) in /var/runtime.
-  PynamoDB requires botocore, so pip puts all of it in the package (~21 MB unzipped,
-  ~16 MB zipped) and Chalice keeps it. They are dropped unless `--keep-runtime-packages`.
-  Nothing else in the package requires them (checked against the wheels' metadata).
-- Unused sources: C/Cython sources and headers, type stubs (`.c .h .pyx .pxd .pyi`).
+- botocore, deliberately: the functions use botocore (PynamoDB, and the SSM / Secrets
+  Manager / API Gateway management clients), never boto3. `requirements.txt` pins it (the
+  version `requirements-dev.txt` installs for the tests), so pip puts exactly that one in
+  the package with its dependencies, and it is shipped: in Lambda /var/task comes before
+  the runtime's /var/runtime on `sys.path`, so production runs the tested botocore, not
+  whichever the runtime carries this month. Of botocore's service models only those of
+  `BOTOCORE_SERVICES` are kept (the others are 15 MB zipped that nothing loads). boto3 and
+  s3transfer, if anything pulled them in, are dropped (nothing imports them).
+  `--runtime-botocore` drops botocore and its dependencies too (an untested botocore
+  then: the runtime's).
+- Local-only code: `chalicelib/local/` (the local runner, HTTP and WebSocket servers,
+  DynamoDB Local start-up); Chalice packages only app.py, chalicelib/ and the
+  requirements, so tests/ and bench/ never get in (the check below makes sure).
+- Unused sources: C/Cython sources and headers, type stubs (`.c .h .pyx .pxd .pyi`), and
+  of Swagger UI's files all but the two /docs serves (no source maps, no other builds).
 - Bytecode: /var/task is read-only, so without shipped `.pyc` every cold start compiles
   every module it imports from source. Chalice stamps every entry with 1980-01-01, which
   would invalidate timestamp-checked `.pyc`, so they are compiled as *unchecked-hash*
   pycs (PEP 552): used as they are, never re-validated against the source. The compiling
   interpreter must be the runtime's minor version (the magic number differs per version).
+- The check (`check`): nothing local-only, no tests/ or bench/, botocore at the pinned
+  version, and `import app` and a client of each of `BOTOCORE_SERVICES` succeed in a fresh
+  interpreter whose only path is the package.
 
 The rewritten zip is deterministic: sorted entries, fixed timestamps, the same file modes.
 Prints what it removed and the sizes before and after.
@@ -27,31 +39,96 @@ import json
 import os
 import py_compile
 import shutil
+import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-# Top-level names (packages, modules, .dist-info prefixes) that Lambda's Python runtime provides.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "python_dateutil", "six", "urllib3")
+ROOT = Path(__file__).resolve().parents[1]
+# Top-level names (packages, modules, .dist-info prefixes): never imported by the functions...
+UNUSED_PACKAGES = ("boto3", "s3transfer")
+# ... and botocore with its dependencies, which Lambda's Python runtime also has (--runtime-botocore).
+BOTOCORE = ("botocore", "jmespath", "dateutil", "python_dateutil", "six", "urllib3")
+# The AWS services the functions make clients for (a test reads them out of chalicelib/):
+# botocore's models of the ~400 others are 15 MB of the zip that nothing loads.
+BOTOCORE_SERVICES = ("dynamodb", "ssm", "secretsmanager", "apigatewaymanagementapi")
+LOCAL_ONLY = ("chalicelib/local/",)
+# Of Swagger UI's files (swagger-ui-bundle-v2) /docs serves two (chalicelib/api/docs.py); the
+# source maps and other builds are 10 MB unzipped.
+SWAGGER_UI_DIR = "swagger_ui_bundle/vendor/"
+SWAGGER_UI_SERVED = ("swagger-ui-bundle.js", "swagger-ui.css")
+NEVER_SHIPPED = ("tests/", "bench/", "infra/", "node_modules/", ".venv/")
 UNUSED_SUFFIXES = (".c", ".h", ".pyx", ".pxd", ".pyi")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def is_runtime_provided(name: str) -> bool:
+def top_level(name: str) -> str:
     top = name.split("/", 1)[0]
     if top.endswith(".dist-info"):
         top = top[: -len(".dist-info")].rsplit("-", 1)[0]
-    top = top.removesuffix(".py")
-    return top in RUNTIME_PROVIDED
+    return top.removesuffix(".py")
 
 
-def keep(name: str, keep_runtime_packages: bool) -> bool:
-    if name.endswith(UNUSED_SUFFIXES):
+def keep(name: str, runtime_botocore: bool = False) -> bool:
+    if name.endswith(UNUSED_SUFFIXES) or name.startswith(LOCAL_ONLY):
         return False
     if "/__pycache__/" in f"/{name}" or name.endswith(".pyc"):
         return False  # compiled again below, for the runtime's interpreter
-    return keep_runtime_packages or not is_runtime_provided(name)
+    top = top_level(name)
+    if name.startswith(SWAGGER_UI_DIR):
+        return name.rsplit("/", 1)[-1] in SWAGGER_UI_SERVED
+    if name.startswith("botocore/data/") and name.count("/") >= 3:  # botocore/data/<service>/<version>/...
+        return not runtime_botocore and name.split("/")[2] in BOTOCORE_SERVICES
+    return top not in UNUSED_PACKAGES and not (runtime_botocore and top in BOTOCORE)
+
+
+def pinned_botocore(requirements: Path = ROOT / "requirements.txt") -> str | None:
+    for line in requirements.read_text().splitlines():
+        name, _, version = line.split("#", 1)[0].strip().partition("==")
+        if name.strip().lower() == "botocore":
+            return version.strip()
+    return None
+
+
+def check(path: Path, runtime_botocore: bool = False, import_app: bool = True) -> list[str]:
+    """What is wrong with the package at `path` (nothing: an empty list)."""
+    problems = []
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in names:
+                if name.startswith(LOCAL_ONLY + NEVER_SHIPPED):
+                    problems.append(f"{name}: not code Lambda runs")
+            shipped = sorted({n.split("/", 1)[0].removeprefix("botocore-").removesuffix(".dist-info")
+                              for n in names if n.startswith("botocore-") and ".dist-info/" in n})
+            served = {n.rsplit("/", 1)[-1] for n in names if n.startswith(SWAGGER_UI_DIR)}
+            if served != set(SWAGGER_UI_SERVED):
+                problems.append(f"Swagger UI files: {sorted(served)}; /docs serves {list(SWAGGER_UI_SERVED)}")
+            if runtime_botocore:
+                if shipped:
+                    problems.append(f"botocore {shipped} shipped although --runtime-botocore")
+            elif shipped != [pinned_botocore()]:
+                problems.append(f"botocore in the package: {shipped or 'none'}; requirements.txt pins "
+                                f"{pinned_botocore()}")
+            if import_app and not problems:
+                archive.extractall(tmp)
+                env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": tmp, "PYTHONDONTWRITEBYTECODE": "1",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "check",
+                       "AWS_SECRET_ACCESS_KEY": "check"}
+                # -S: no site-packages, so every import comes from the package (or the standard library);
+                # a client of each service the functions use is built from the models it ships
+                script = ("import app, botocore.session; session = botocore.session.get_session()\n"
+                          f"for service in {BOTOCORE_SERVICES!r}: session.create_client(service)\n"
+                          "print(botocore.__file__)")
+                done = subprocess.run([sys.executable, "-S", "-c", script] if not runtime_botocore else
+                                      [sys.executable, "-S", "-c", "import app"],
+                                      cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
+                if done.returncode != 0:
+                    problems.append("import app failed from the package alone:\n" + done.stderr[-2000:])
+                elif not runtime_botocore and not done.stdout.strip().startswith(tmp):
+                    problems.append(f"botocore imported from {done.stdout.strip()}, not from the package")
+    return problems
 
 
 def zip_sizes(path: Path) -> tuple[int, int]:
@@ -59,7 +136,7 @@ def zip_sizes(path: Path) -> tuple[int, int]:
         return path.stat().st_size, sum(i.file_size for i in archive.infolist())
 
 
-def slim(path: Path, runtime: str, keep_runtime_packages: bool = False, compile_bytecode: bool = True) -> dict:
+def slim(path: Path, runtime: str, runtime_botocore: bool = False, compile_bytecode: bool = True) -> dict:
     wanted = f"python{sys.version_info.major}.{sys.version_info.minor}"
     if compile_bytecode and runtime != wanted:
         raise SystemExit(f"the package is for {runtime} but this is {wanted}: its .pyc would not load there. "
@@ -73,7 +150,7 @@ def slim(path: Path, runtime: str, keep_runtime_packages: bool = False, compile_
             for info in archive.infolist():
                 if info.is_dir():
                     continue
-                if not keep(info.filename, keep_runtime_packages):
+                if not keep(info.filename, runtime_botocore):
                     top = info.filename.split("/", 1)[0]
                     removed[top] = removed.get(top, 0) + info.file_size
                     continue
@@ -119,11 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--runtime", help="the functions' Runtime, e.g. python3.11")
     which.add_argument("--template", type=Path, help="the packaged template (sam.json): its functions' Runtime")
-    parser.add_argument("--keep-runtime-packages", action="store_true", help="keep boto3/botocore and their deps")
+    parser.add_argument("--runtime-botocore", action="store_true",
+                        help="drop botocore and its dependencies: use the Lambda runtime's (untested) botocore")
     parser.add_argument("--no-bytecode", action="store_true", help="do not add .pyc files")
     args = parser.parse_args(argv)
     runtime = args.runtime or runtime_of(args.template)
-    report = slim(args.zip, runtime, args.keep_runtime_packages, not args.no_bytecode)
+    report = slim(args.zip, runtime, args.runtime_botocore, not args.no_bytecode)
     for top, size in sorted(report["removed"].items(), key=lambda kv: -kv[1]):
         if size >= 100_000:
             print(f"  removed {top:<40} {mb(size):>9} unzipped")
@@ -134,6 +212,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{'' if args.no_bytecode else ' (with .pyc)'}; Lambda limits: 50 MB zipped upload, 250 MB unzipped")
     if report["uncompiled"]:
         print(f"  note: {report['uncompiled']} .py files do not compile on this interpreter (not importable)")
+    problems = check(args.zip, args.runtime_botocore)
+    for problem in problems:
+        print(f"  PACKAGE CHECK FAILED: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    botocore = "the runtime's" if args.runtime_botocore else pinned_botocore()
+    print(f"  checked: no local-only code, botocore {botocore}, `import app` and clients of "
+          f"{', '.join(BOTOCORE_SERVICES)} from the package alone")
     return 0
 
 

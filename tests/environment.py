@@ -19,6 +19,7 @@ TEST_ENVIRONMENT = {
     "LAMBDEX_JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789",
     "LAMBDEX_ADDRESS_SEED": "test-address-seed",
     "LAMBDEX_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_METRICS_DISABLED": "true",  # tests/api/test_observability.py turns them on to read them
 }
 
 os.environ.update(TEST_ENVIRONMENT)

@@ -25,7 +25,7 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute
 from chalicelib.api import admin, coinbtr_trading, coinbtr_wallet, converter, counterparty, relayer, render
 from chalicelib.ledger import conversions, deposits, models, orders, withdrawals
 
-SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14"
+ASSETS = "docs/assets"  # Swagger UI from the pinned swagger-ui-bundle-v2 package, served by api/docs.py
 
 SECURITY_SCHEMES = {
     "adminBearer": {"type": "http", "scheme": "bearer",
@@ -302,6 +302,7 @@ QUERY: dict[str, list[dict]] = {  # view function name -> its query parameters
     "orderbook": [*RELAYER_PAGE, q("pair", description="market id or token address"),
                   q("baseTokenAddress", ADDRESS), q("quoteTokenAddress", ADDRESS)],
     "token_pairs": [*RELAYER_PAGE, q("tokenA", ADDRESS), q("tokenB", ADDRESS)],
+    "openapi_json": [q("audience", enum("public"), description="public: without the admin routes")],
     "sra_orders": [*RELAYER_PAGE, *(q(name, ADDRESS) for name in (
         "exchangeContractAddress", "tokenAddress", "makerTokenAddress", "takerTokenAddress", "tokenA", "tokenB",
         "maker", "taker", "trader", "feeRecipient"))],
@@ -484,7 +485,8 @@ def build(routes: dict) -> dict:
 # -- /docs ----------------------------------------------------------------------------------------
 
 def html_page(document: dict) -> str:
-    """Swagger UI (pinned, from a CDN) over a server-rendered list of routes that stays when scripts don't load."""
+    """Swagger UI, served by this API from a pinned package (no CDN), over a server-rendered
+    list of routes and a notice, both shown when the viewer does not load."""
     rows = []
     for path, methods in document["paths"].items():
         for method, op in methods.items():
@@ -498,10 +500,14 @@ def html_page(document: dict) -> str:
 <meta charset="utf-8">
 <title>{title} API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="{SWAGGER_UI}/swagger-ui.css">
-<style>body{{font-family:sans-serif;margin:0}} #routes{{margin:1em 2em}} td{{padding:2px 8px}}</style>
+<link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
+<style>body{{font-family:sans-serif;margin:0}} #routes{{margin:1em 2em}} td{{padding:2px 8px}}
+#viewer-notice{{margin:1em 2em;padding:.5em 1em;border:1px solid #c90;background:#fff8e1}}</style>
 </head>
 <body>
+<p id="viewer-notice" role="status">The interactive viewer (Swagger UI, served by this API from
+<code>{ASSETS}/</code>) did not load: scripts may be off. The routes are listed below, and
+<a href="openapi.json">openapi.json</a> describes them.</p>
 <div id="swagger-ui"></div>
 <main id="routes">
 <h1>{title} API</h1>
@@ -514,13 +520,32 @@ def html_page(document: dict) -> str:
 </tbody>
 </table>
 </main>
-<script src="{SWAGGER_UI}/swagger-ui-bundle.js" crossorigin="anonymous"></script>
-<script>
-if (window.SwaggerUIBundle) {{
-  document.getElementById("routes").hidden = true;
-  window.ui = SwaggerUIBundle({{url: "openapi.json", dom_id: "#swagger-ui"}});
-}}
-</script>
+<script src="{ASSETS}/swagger-ui-bundle.js"></script>
+<script src="{ASSETS}/lambdex-docs.js"></script>
 </body>
 </html>
 """
+
+
+# Runs the viewer on the document without the admin routes: this page loads third-party
+# code (Swagger UI), so it never asks for the admin token.
+INIT_SCRIPT = """(function () {
+  var notice = document.getElementById("viewer-notice");
+  if (!window.SwaggerUIBundle) { return; }
+  try {
+    window.ui = SwaggerUIBundle({url: "openapi.json?audience=public", dom_id: "#swagger-ui"});
+    notice.hidden = true;
+    document.getElementById("routes").hidden = true;
+  } catch (error) {
+    notice.textContent = "The interactive viewer failed to start (" + error + "); the routes are listed below.";
+  }
+})();
+"""
+
+
+def public(document: dict) -> dict:
+    """The document without the admin routes and the admin token's security scheme."""
+    paths = {p: ops for p, ops in document["paths"].items() if not (p == "/admin" or p.startswith("/admin/"))}
+    schemes = {k: v for k, v in document["components"]["securitySchemes"].items() if k != "adminBearer"}
+    return {**document, "paths": paths, "tags": [t for t in document["tags"] if t["name"] != "admin"],
+            "components": {**document["components"], "securitySchemes": schemes}}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
+from chalicelib import observability
 from chalicelib.errors import NotFound
 from chalicelib.ledger import health, markets, settlement, stores
 from chalicelib.ledger.clock import Clock
@@ -79,6 +80,9 @@ def handle(event: dict, clock: Clock) -> dict:
     created = [r["dynamodb"]["ApproximateCreationDateTime"] for r in records
                if "ApproximateCreationDateTime" in r.get("dynamodb", {})]
     health.record_stream_batch(clock, max(created, default=None), failed_markets, list(by_market))
+    observability.count("FailingMarkets", len(failed_markets))
+    if created and len(failed_markets) < len(by_market):
+        observability.milliseconds("SettlementLatency", (clock.now() - max(created)) * 1000)
     log.info("stream batch", extra={"records": len(records), "markets": sorted(by_market),
                                     "failed": len(failures), "ms": timer.ms()})
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failures]}

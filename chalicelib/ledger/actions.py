@@ -45,4 +45,6 @@ def list_actions(operator: str, limit: int, cursor: str | None):
     if not OPERATOR.match(operator):
         raise InvalidInput("not an operator name", field="operator")
     return paging.page(lambda start: JournalEntry.by_operator.query(
-        operator, scan_index_forward=False, last_evaluated_key=start), {"id", "operator", "time_us"}, limit, cursor)
+        operator, scan_index_forward=False, last_evaluated_key=start),
+        paging.key_types(JournalEntry, "id", "operator", "time_us"), limit, cursor,
+        fixed={"operator": operator})

@@ -103,5 +103,6 @@ def list_transfers(limit: int, cursor: str | None, coin: str | None = None, to_a
         return (coin is None or t.coin == coin.upper()) and (to_address is None or t.to_address == to_address)
 
     return paging.page(lambda start: OutboxTransfer.all_transfers.query(
-        "transfer", scan_index_forward=False, last_evaluated_key=start), {"id", "kind", "created_us"},
-        limit, cursor, keep)
+        "transfer", scan_index_forward=False, last_evaluated_key=start),
+        paging.key_types(OutboxTransfer, "id", "kind", "created_us"),
+        limit, cursor, keep, fixed={"kind": "transfer"})

@@ -251,8 +251,10 @@ def admin_conversions(limit: int, cursor: str | None, filters: dict[str, str], s
 
     if first is None:
         return paging.page(lambda start: Conversion.by_id.query(
-            "conversion", scan_index_forward=False, last_evaluated_key=start), {"deposit_key", "kind", "id"},
-            limit, cursor, keep)
+            "conversion", scan_index_forward=False, last_evaluated_key=start),
+        paging.key_types(Conversion, "deposit_key", "kind", "id"),
+            limit, cursor, keep, fixed={"kind": "conversion"})
     return paging.page(lambda start: indexes[first].query(
-        wanted[first], scan_index_forward=False, last_evaluated_key=start), {"deposit_key", first, "id"},
-        limit, cursor, keep)
+        wanted[first], scan_index_forward=False, last_evaluated_key=start),
+        paging.key_types(Conversion, "deposit_key", first, "id"),
+        limit, cursor, keep, fixed={first: wanted[first]})

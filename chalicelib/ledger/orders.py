@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib import observability
 from chalicelib.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.ledger import cache, db, external_limits, store
 from chalicelib.ledger.amounts import check_quantity
@@ -191,6 +192,7 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         cache.forget("market", market.id)  # this process sees the flag at once, others within MARKET_TTL
     log.info("order placed", extra={"order": tx_hash, "market": market.id, "side": side,
                                     "give": request.give_quantity, "get": request.get_quantity})
+    observability.count("OrdersPlaced")
     return order, True
 
 
@@ -321,7 +323,7 @@ def cancel_open_orders(action, clock: Clock, *, source: str | None = None, marke
         def query(start):
             return Order.open_by_source.query(source, limit=limit, last_evaluated_key=start)
 
-        keys = {"market", "tx_hash", "source", "book_key"}
+        keys = paging.key_types(Order, "market", "tx_hash", "source", "book_key")
     else:
         market_row = find_market(market or "")
         if market_row is None:
@@ -330,8 +332,9 @@ def cancel_open_orders(action, clock: Clock, *, source: str | None = None, marke
         def query(start):
             return Order.book.query(market_row.id, limit=limit, last_evaluated_key=start, consistent_read=True)
 
-        keys = {"market", "tx_hash", "book_key"}
-    found = paging.page(query, keys, limit, cursor)
+        keys = paging.key_types(Order, "market", "tx_hash", "book_key")
+    found = paging.page(query, keys, limit, cursor, fixed={"source": source} if source is not None
+                        else {"market": market_row.id})
     cancelled = []
     for order in found.rows:
         try:
@@ -352,10 +355,12 @@ def admin_orders(limit: int, cursor: str | None, source: str | None, market: str
         if not db.is_key(source):
             raise InvalidInput("not an account", field="account")
         return paging.page(lambda start: Order.by_source.query(
-            source, scan_index_forward=False, last_evaluated_key=start), {"market", "tx_hash", "source", "tx_index"},
-            limit, cursor, keep)
+            source, scan_index_forward=False, last_evaluated_key=start),
+        paging.key_types(Order, "market", "tx_hash", "source", "tx_index"),
+            limit, cursor, keep, fixed={"source": source})
     found = find_market(market or "")
     if found is None:
         raise NotFound(f"no market {market!r}")
     return paging.page(lambda start: Order.book.query(found.id, last_evaluated_key=start, consistent_read=True),
-                       {"market", "tx_hash", "book_key"}, limit, cursor, keep)
+                       paging.key_types(Order, "market", "tx_hash", "book_key"), limit, cursor, keep,
+                       fixed={"market": found.id})

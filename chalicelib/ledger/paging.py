@@ -36,7 +36,15 @@ def encode(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True, separators=(",", ":")).encode()).decode()
 
 
-def decode(cursor: str | None, key_names: set[str]) -> dict[str, Any] | None:
+def key_types(model, *names: str) -> dict[str, str]:
+    """The DynamoDB types ("S" or "N") of a model's key attributes, what a cursor must hold."""
+    from pynamodb.attributes import NumberAttribute
+
+    attributes = model.get_attributes()
+    return {name: "N" if isinstance(attributes[name], NumberAttribute) else "S" for name in names}
+
+
+def decode(cursor: str | None, key_names: dict[str, str], fixed: dict[str, str] | None = None) -> dict[str, Any] | None:
     """The start key a cursor names, or InvalidInput if it is not one this listing made."""
     if not cursor:
         return None
@@ -44,16 +52,19 @@ def decode(cursor: str | None, key_names: set[str]) -> dict[str, Any] | None:
         if len(cursor) > MAX_CURSOR_CHARS:
             raise ValueError("too long")
         key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        if not isinstance(key, dict) or set(key) != key_names:
+        if not isinstance(key, dict) or set(key) != set(key_names):
             raise ValueError("other keys")
-        for value in key.values():
+        for name, value in key.items():
             if not (isinstance(value, dict) and len(value) == 1):
                 raise ValueError("not an attribute value")
             (kind, text), = value.items()
-            if kind not in ("S", "N") or not isinstance(text, str) or not text:
-                raise ValueError("not a key value")
+            if kind != key_names[name] or not isinstance(text, str) or not text:
+                raise ValueError("not a key value of its type")
             if kind == "N":
                 int(text)
+        for name, value in (fixed or {}).items():  # the query's own partition: a cursor of another list is not
+            if next(iter(key[name].values())) != value:
+                raise ValueError("another partition")
     except (ValueError, UnicodeError, binascii.Error):
         raise InvalidInput("cursor is not one this listing returned", field="cursor") from None
     return key
@@ -65,20 +76,29 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def page(query: Callable[[dict[str, Any] | None], Iterator[T]], key_names: set[str], limit: int,
-         cursor: str | None, keep: Callable[[T], bool] = lambda _row: True, max_reads: int = 1000) -> Page[T]:
-    """Up to `limit` rows that `keep` accepts, reading at most `max_reads` items.
+def page(query: Callable[[dict[str, Any] | None], Iterator[T]], key_names: dict[str, str], limit: int,
+         cursor: str | None, keep: Callable[[T], bool] = lambda _row: True, max_reads: int = 1000,
+         fixed: dict[str, str] | None = None) -> Page[T]:
+    """Up to `limit` rows that `keep` accepts, reading at most `max_reads` items; `fixed`:
+    the partition key (name -> value) the query reads, which the cursor must name too.
 
     `query(start_key)` returns a PynamoDB ResultIterator (its `last_evaluated_key` is the
     key of the last item it yielded when stopped mid-page)."""
+    from pynamodb.exceptions import QueryError
+
     check_limit(limit)
-    results = query(decode(cursor, key_names))
+    results = query(decode(cursor, key_names, fixed))
     rows: list[T] = []
     reads = 0
-    for row in results:
-        reads += 1
-        if keep(row):
-            rows.append(row)
-        if len(rows) >= limit or reads >= max_reads:
-            break
+    try:
+        for row in results:
+            reads += 1
+            if keep(row):
+                rows.append(row)
+            if len(rows) >= limit or reads >= max_reads:
+                break
+    except QueryError as error:  # a well-formed cursor of another listing (other key values or types)
+        if cursor and error.cause_response_code == "ValidationException":
+            raise InvalidInput("cursor is not one this listing returned", field="cursor") from None
+        raise
     return Page(rows, encode(results.last_evaluated_key))  # type: ignore[attr-defined]

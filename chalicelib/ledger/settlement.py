@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
-from chalicelib import settings
+from chalicelib import observability, settings
 from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
@@ -171,6 +171,8 @@ def match_market(market_id: str, clock: Clock, max_rounds: int = 50,
                 continue
             if not more:
                 break
+    observability.count("Fills", report.fills)
+    observability.count("SettleRetries", report.retries)
     if report.fills or report.retries:
         log.info("market settled", extra={"market": market_id, "fills": report.fills,
                                           "transactions": report.transactions, "retries": report.retries,

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from chalicelib import observability
 from chalicelib.errors import Busy, InsufficientFunds, LedgerError
 from chalicelib.ledger import db
 from chalicelib.ledger.models import Balance, JournalEntry
@@ -228,5 +229,6 @@ def run(operation: Callable[[], T], *, attempts: int = 8, what: str = "operation
             return operation()
         except (StaleRead, Retryable) as error:
             log.info("retry", extra={"what": what, "attempt": attempt, "reason": str(error)})
+            observability.count("WriteRetries")
             time.sleep(min(0.2, 0.005 * 2**attempt) * random.random())
     raise Busy(f"{what} did not settle after {attempts} attempts, try again")

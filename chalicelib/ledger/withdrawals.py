@@ -163,8 +163,10 @@ def list_withdrawals(limit: int, cursor: str | None, account: str | None = None,
 
     if account is not None:
         return paging.page(lambda start: Withdrawal.by_account.query(
-            account, scan_index_forward=False, last_evaluated_key=start), {"id", "account", "created_us"},
-            limit, cursor, keep)
+            account, scan_index_forward=False, last_evaluated_key=start),
+        paging.key_types(Withdrawal, "id", "account", "created_us"),
+            limit, cursor, keep, fixed={"account": account})
     return paging.page(lambda start: Withdrawal.all_withdrawals.query(
-        "withdrawal", scan_index_forward=False, last_evaluated_key=start), {"id", "kind", "created_us"},
-        limit, cursor, keep)
+        "withdrawal", scan_index_forward=False, last_evaluated_key=start),
+        paging.key_types(Withdrawal, "id", "kind", "created_us"),
+        limit, cursor, keep, fixed={"kind": "withdrawal"})

@@ -100,6 +100,7 @@ class LocalDatabase:
         start_timeout: float = 30.0,
         stop_grace: float = 10.0,
         allow_fallback: bool = True,
+        in_memory: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port
@@ -111,6 +112,7 @@ class LocalDatabase:
         self.start_timeout = start_timeout
         self.stop_grace = stop_grace
         self.allow_fallback = allow_fallback
+        self.in_memory = in_memory  # -inMemory: nothing on disk (bulk benchmarks; data_dir holds only the log)
         self.backend: str | None = None
         self.startup_seconds: float | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -128,8 +130,8 @@ class LocalDatabase:
 
     @property
     def persistent(self) -> bool:
-        """True when data outlives :meth:`stop` (DynamoDB Local), False for moto's server."""
-        return self.backend == BACKEND_DYNAMODB_LOCAL
+        """True when data outlives :meth:`stop` (DynamoDB Local on disk), False for moto's server."""
+        return self.backend == BACKEND_DYNAMODB_LOCAL and not self.in_memory
 
     @property
     def running(self) -> bool:
@@ -209,8 +211,7 @@ class LocalDatabase:
             str(self.jar),
             "-port",
             str(self.port),
-            "-dbPath",
-            str(self.data_dir.resolve()),
+            *(["-inMemory"] if self.in_memory else ["-dbPath", str(self.data_dir.resolve())]),
             "-sharedDb",
             "-disableTelemetry",
         ]
@@ -234,7 +235,7 @@ class LocalDatabase:
         self.backend = BACKEND_DYNAMODB_LOCAL
         log.info("db.starting", extra=fields(backend=self.backend, pid=self._process.pid, jar=str(self.jar),
                                              data_dir=str(self.data_dir), log=str(self.log_path)))
-        self._ready(started, data_dir=str(self.data_dir), persistent=True)
+        self._ready(started, data_dir=str(self.data_dir), persistent=not self.in_memory)
 
     def _start_moto(self, reason: str) -> None:
         from moto.server import ThreadedMotoServer

@@ -209,6 +209,8 @@ class Runner:
         self.environ["LAMBDEX_DYNAMODB_ENDPOINT"] = endpoint
         for name, value in DUMMY_AWS.items():
             self.environ.setdefault(name, value)
+        # EMF metric lines only mean something to CloudWatch: off locally unless asked for
+        self.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         for name, value in self._chalice_config().environment_variables.items():
             self.environ.setdefault(name, str(value))
         for name, value in self.settings.passthrough.items():

@@ -4,6 +4,7 @@ every bad input is a 4xx that changes nothing."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -363,7 +364,12 @@ def test_orders_listed_by_account_and_by_market(client, market):
     assert {o["tx_hash"] for o in book} == set(ids[1:])
 
 
+FORGED = base64.urlsafe_b64encode(json.dumps(  # the right key names, a string where a number goes
+    {"created_us": {"S": "1"}, "id": {"S": "x"}, "kind": {"S": "withdrawal"}}).encode()).decode()
+OTHER_LISTING = base64.urlsafe_b64encode(json.dumps(  # the right shape, another listing's hash key
+    {"created_us": {"N": "1"}, "id": {"S": "x"}, "kind": {"S": "transfer"}}).encode()).decode()
 BAD_LISTINGS = [
+    f"/admin/withdrawals?cursor={FORGED}", f"/admin/withdrawals?cursor={OTHER_LISTING}",
     "/admin/withdrawals?status=lost", "/admin/withdrawals?limit=0", "/admin/withdrawals?limit=101",
     "/admin/withdrawals?cursor=zzz", "/admin/withdrawals?colour=red", "/admin/conversions?status=done",
     "/admin/conversions?cursor=e30=", "/admin/transfers?limit=x", "/admin/actions", "/admin/actions?operator=a%20b",

@@ -4,7 +4,8 @@ Playwright, never its own browser download), call the whole stack as `make run` 
 The stack allows one origin (LAMBDEX_CORS_ORIGINS): a page there reads /v0/orderbook, signs
 in with /v0/auth (the signature is computed here, with eth-account), and makes a credentialed
 call (Authorization: a preflighted request); /admin refuses it. A page on an origin that is
-not listed cannot read anything.
+not listed cannot read anything. And /docs works with no network beyond the API: Swagger UI
+from the app itself (no CDN), the admin routes left out, a notice when the viewer does not load.
 """
 
 from __future__ import annotations
@@ -145,3 +146,53 @@ def test_preflight_headers_on_the_wire(setup) -> None:
     public = requests.get(f"{stack.url}/v0/token_pairs", headers={"Origin": allowed_origin}, timeout=30)
     assert public.headers["Access-Control-Allow-Origin"] == allowed_origin
     assert "Access-Control-Allow-Credentials" not in public.headers
+
+
+# -- /docs offline: Swagger UI from the app itself, nothing from another origin ------------------
+
+def open_docs(browser, stack, block: str | None = None) -> tuple[object, list[str], list[str]]:
+    """The /docs page with every request to another origin (or to `block`) refused."""
+    page = browser.new_page()
+    outside, problems = [], []
+
+    def route(request_route):
+        url = request_route.request.url
+        if not url.startswith(stack.url) or (block and block in url):
+            outside.append(url)
+            return request_route.abort()
+        return request_route.continue_()
+
+    page.route("**/*", route)
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(f"{stack.url}/docs")
+    return page, outside, problems
+
+
+def test_docs_render_swagger_ui_offline_without_the_admin_routes(browser, setup) -> None:
+    stack, _, _ = setup
+    page, outside, problems = open_docs(browser, stack)
+    try:
+        page.wait_for_selector("#swagger-ui .info .title", timeout=60_000)
+        assert "Lambdex" in page.inner_text("#swagger-ui .info .title")
+        page.wait_for_selector("#swagger-ui .opblock", timeout=60_000)
+        assert page.is_hidden("#viewer-notice") and page.is_hidden("#routes")
+        shown = page.inner_text("#swagger-ui")
+        assert "/v0/orderbook" in shown and "/admin" not in shown
+        page.click("#swagger-ui .btn.authorize")
+        dialog = page.wait_for_selector(".dialog-ux .modal-ux", timeout=30_000).inner_text()
+        assert "coinbtrToken" in dialog and "adminBearer" not in dialog  # never asks for the admin token
+        assert outside == [] and not [p for p in problems if "Content Security Policy" in p], problems
+    finally:
+        page.close()
+
+
+def test_docs_say_so_when_the_viewer_does_not_load(browser, setup) -> None:
+    stack, _, _ = setup
+    page, outside, _ = open_docs(browser, stack, block="swagger-ui-bundle.js")
+    try:
+        page.wait_for_load_state("load")
+        assert outside and all("swagger-ui-bundle.js" in url for url in outside)
+        assert page.is_visible("#viewer-notice") and "did not load" in page.inner_text("#viewer-notice")
+        assert page.is_visible("#routes") and "/v0/orderbook" in page.inner_text("#routes")
+    finally:
+        page.close()

@@ -251,6 +251,41 @@ def test_only_the_posting_functions_may_post_and_only_to_this_api(packaged):
     assert "execute-api" not in stage_policy
 
 
+# -- observability: application alarms and the dashboard ------------------------------------------
+
+def test_application_alarms_and_the_operations_dashboard(packaged):
+    import re
+
+    from chalicelib import observability
+
+    _, template = packaged
+    resources = template["Resources"]
+    assert resources["RestAPI"]["Properties"]["Name"] == {"Fn::Sub": "${TablePrefix}-api"}
+    service = [{"Name": "service", "Value": {"Ref": "TablePrefix"}}]
+    app_5xx = resources["ApplicationServerErrorsAlarm"]["Properties"]
+    assert (app_5xx["Namespace"], app_5xx["MetricName"], app_5xx["Dimensions"]) == ("Lambdex", "Http5xx", service)
+    gateway = resources["ApiGateway5xxAlarm"]["Properties"]
+    assert (gateway["Namespace"], gateway["MetricName"]) == ("AWS/ApiGateway", "5XXError")
+    assert gateway["Dimensions"] == [{"Name": "ApiName", "Value": {"Fn::Sub": "${TablePrefix}-api"}}]
+    failing = resources["FailingMarketsAlarm"]["Properties"]
+    assert (failing["MetricName"], failing["Dimensions"]) == ("FailingMarkets", service)
+    for alarm in (app_5xx, gateway, failing):
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+    board = resources["OperationsDashboard"]["Properties"]
+    assert board["DashboardName"] == {"Fn::Sub": "${TablePrefix}-operations"}
+    body = board["DashboardBody"]["Fn::Sub"]
+    for name in re.findall(r"\$\{([^}]+)\}", body):  # every substitution names something of the template
+        base = name.split(".")[0]
+        assert base.startswith("AWS::") or base in template["Parameters"] or base in resources, name
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    shown = {m[1] for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"] if m[0] == "Lambdex"}
+    assert shown == set(observability.METRICS) == set(build_template.METRICS)
+    alarm_widget = next(w for w in widgets if w["type"] == "alarm")
+    assert len(alarm_widget["properties"]["alarms"]) == 7
+
+
 def test_every_function_of_the_template_gets_every_secret_reference_and_an_alarm(packaged):
     """Issue 10, item 6: a function added later gets its secrets and alarm from the one list
     (infra/build_template.FUNCTIONS); none runs on the local defaults."""

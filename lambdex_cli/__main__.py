@@ -1,0 +1,3 @@
+from lambdex_cli.main import app
+
+app(prog_name="lambdex")

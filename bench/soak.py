@@ -66,6 +66,7 @@ class Attacks:
         self.refused: Counter = Counter()
         self.unexpected: list[str] = []
         self.salt = 0
+        self.collision: tuple[str, str] | None = None
 
     def call(self, method, path, payload=None, **kw):
         started = time.perf_counter()
@@ -129,6 +130,43 @@ class Attacks:
             elif status >= 500 or status == 0:
                 self.unexpected.append(f"external_zero_balance: buylimit -> {status} {str(body)[:200]}")
 
+    # item 1: re-open a filled order (an unpaid match expires) against a counterparty it
+    # already has a completed match with: the same match id came back and froze the market
+    def match_id_collision(self, seller_key: str) -> None:
+        self.tried["match_id_collision"] += 1
+
+        def placed(side, amount, key):
+            status, body = self.call("POST", f"/api/v1/trading/place/{side}limit",
+                                     {"market": EXTERNAL_MARKET, "price": "0.009", "amount": amount}, key=key)
+            if status != 200:
+                raise RuntimeError(f"{side} {amount}: {status} {body}")
+            return body["data"]["id"]
+
+        seller = placed("sell", "2", seller_key)  # better than the 0.01 asks: matched first
+        placed("buy", "1", self.key)  # B1: will default
+        time.sleep(1.5)  # arrival order
+        b3 = placed("buy", "3", self.key)  # B3: takes the seller's other 1, rests with 2
+        deadline = time.monotonic() + 60
+        while True:
+            status, rows = self.call("GET", f"/orders/{seller}/matches")
+            paid = [m for m in rows if m["tx1_hash"] == b3] if status == 200 else []
+            if paid or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if not paid:
+            raise RuntimeError(f"no pending match of {seller} and {b3}: {status} {rows}")
+        match = paid[0]  # B3 pays its match (BTC observed on chain); B1's expires unpaid in 20 blocks
+        self.admin("POST", "/admin/deposits", {"coin": "SOAKBTC", "txid": f"pay-{match['id']}", "address": "btc",
+                                               "quantity": match["backward_quantity"], "match_id": match["id"]})
+        self.collision = (seller, b3)  # the end checks: the re-opened seller and B3 settled, never frozen
+        self.refused["match_id_collision"] += 1
+
+    def admin(self, method, path, payload):
+        status, body = self.api.call(method, path, payload, admin=True)
+        if status >= 300:
+            raise RuntimeError(f"{path}: {status} {body}")
+        return body
+
     # item 8: someone else's balances and deposits through the public routes
     def privacy(self, rng: random.Random) -> None:
         victim = rng.choice(self.honest)
@@ -183,10 +221,14 @@ class Attacks:
         return {**order, "ecSignature": {"v": signed.v, "r": "0x" + signed.r.to_bytes(32, "big").hex(),
                                          "s": "0x" + signed.s.to_bytes(32, "big").hex()}}
 
-    def run(self, stop_at: float, seed: int, attacks: tuple[str, ...]) -> None:
+    def run(self, stop_at: float, seed: int, attacks: tuple[str, ...], seller_key: str) -> None:
         rng = random.Random(seed)
+        try:
+            self.match_id_collision(seller_key)
+        except Exception as error:  # noqa: BLE001
+            self.unexpected.append(f"match_id_collision: {type(error).__name__}: {error}")
         while time.monotonic() < stop_at:
-            for name in attacks:
+            for name in attacks[1:]:  # match_id_collision runs once, first
                 if time.monotonic() >= stop_at:
                     break
                 try:
@@ -196,7 +238,8 @@ class Attacks:
                 time.sleep(0.2)
 
 
-ATTACKS = ("strict_numbers", "taker_flood", "dust_sweep", "external_zero_balance", "privacy", "fixed_sign_in")
+ATTACKS = ("match_id_collision", "strict_numbers", "taker_flood", "dust_sweep", "external_zero_balance", "privacy",
+           "fixed_sign_in")
 EXTERNAL_MARKET = "SOAKX-SOAKBTC"
 
 
@@ -316,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         stop_at = started + args.seconds
         threads = [threading.Thread(target=client, args=(api, key, market_ids, stop_at, stats, i), daemon=True)
                    for i, key in enumerate(keys)]
-        threads.append(threading.Thread(target=attacks.run, args=(stop_at, 99, ATTACKS), daemon=True))
+        threads.append(threading.Thread(target=attacks.run, args=(stop_at, 99, ATTACKS, keys[0]), daemon=True))
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -325,6 +368,13 @@ def main(argv: list[str] | None = None) -> int:
         switch.unlink()
         faults_seen = fault_counts(stack.log_path)
 
+        if attacks.collision:  # B1's match must have expired unpaid (20 one-second blocks) for the attack to bite
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                status, rows = api.call("GET", f"/orders/{attacks.collision[0]}/matches?status=expired")
+                if status == 200 and rows:
+                    break
+                time.sleep(1.0)
         result = wait_until_settled(time.monotonic() + SETTLE_WAIT)
         settle_seconds = time.monotonic() - started - elapsed
         requests = sum(len(v) for v in stats.latency.values())
@@ -349,6 +399,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"settled {settle_seconds:.0f} s after the load stopped; " + result.summary().splitlines()[0])
         if not result.ok:
             failures.append("audit: " + "; ".join(result.findings[:20]))
+        if attacks.collision:
+            from chalicelib.ledger.orders import get_order
+
+            seller, b3 = (get_order(h) for h in attacks.collision)
+            status, rows = api.call("GET", f"/orders/{seller.tx_hash}/matches?status=all")
+            with_b3 = [f"{m['id'][-12:]} {m['status']}" for m in rows if m["tx1_hash"] == b3.tx_hash]
+            expired = [m for m in rows if m["status"] == "expired"]
+            print(f"match id collision: the seller's match with B1 {'expired' if expired else 'did NOT expire'}; "
+                  f"the seller is {seller.status} ({seller.give_remaining} left), B3 {b3.status}; "
+                  f"its matches with B3 (id ends): {', '.join(with_b3)}")
+            if not expired:
+                failures.append("match_id_collision: the unpaid match did not expire within the run")
         if bad:
             failures.append(f"5xx or no answer: {bad}")
         if attacks.unexpected:
@@ -368,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
 # fixed sign-in message is off), as in a deployment.
 SOAK_ENV = {
     "LAMBDEX_STAGE": "soak",
+    "LAMBDEX_BLOCK_SECONDS": "1",  # a pending match expires 20 blocks (20 s) after it is made
     "LAMBDEX_ALGOD_TOKEN": secrets.token_hex(32),
     "LAMBDEX_JWT_SECRET": secrets.token_hex(32),
     "LAMBDEX_ADDRESS_SEED": secrets.token_hex(32),

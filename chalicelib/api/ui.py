@@ -28,17 +28,18 @@ from chalicelib.realtime import snapshots
 ui = Blueprint(__name__)
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "ui"
-ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+ASSETS = {"market.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}  # nothing else
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}
 
 
-@cache
 def _asset(name: str) -> tuple[str, str, str] | None:
-    path = ASSETS_DIR / name
-    if "/" in name or path.suffix not in ASSET_TYPES or not path.is_file():
-        return None
-    body = path.read_text()  # text: API Gateway passes it as is (only binary types need base64)
-    return body, ASSET_TYPES[path.suffix], '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
+    return _load_asset(name) if name in ASSETS else None  # only known names reach the cache
+
+
+@cache
+def _load_asset(name: str) -> tuple[str, str, str]:
+    body = (ASSETS_DIR / name).read_text()  # text: API Gateway passes it as is (only binary types need base64)
+    return body, ASSETS[name], '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
 
 
 @cache
@@ -51,9 +52,16 @@ def _page(body: str, status: int = 200) -> Response:
 
 
 def _not_found(what: str) -> Response:
+    """A browser (Accept: text/html) gets a page; any other client the root dialect's JSON error."""
+    if "text/html" not in ((ui.current_request.headers or {}).get("accept") or ""):
+        return _json_error(what)
     return _page(_template("page.html").format(title="Not found", base="../", script="",
                                                body=f"<main class='empty'><h1>Not found</h1><p>{html.escape(what)}"
                                                     "</p><p><a href='../'>All markets</a></p></main>"), 404)
+
+
+def _json_error(what: str) -> Response:
+    return Response(body=json.dumps({"error": what}), status_code=404, headers={"Content-Type": "application/json"})
 
 
 @ui.route("/ui", methods=["GET"])
@@ -90,7 +98,7 @@ def market_page(market_id):
     try:
         market = get_market(market_id)
     except NotFound:
-        return _not_found(f"There is no market {market_id!r}.")
+        return _not_found(f"no market {market_id!r}")
     config = html.escape(json.dumps({"market": market.id, "base": market.base, "quote": market.quote,
                                      "ws": settings.get("LAMBDEX_WS_URL")}), quote=True)
     body = _template("market.html").format(market=html.escape(market.id), base=html.escape(market.base),
@@ -106,8 +114,7 @@ def market_data(market_id):
     try:
         tm = token_market(get_market(market_id))
     except NotFound:
-        return Response(body=json.dumps({"error": f"no market {market_id!r}"}), status_code=404,
-                        headers={"Content-Type": "application/json"})
+        return _json_error(f"no market {market_id!r}")
     now = int(clock().now())
     body = {"book": snapshots.book(tm, now), "trades": snapshots.trades(tm, now),
             "ticker": snapshots.ticker(tm, clock())}
@@ -120,7 +127,7 @@ def asset(name):
     """The page's script and stylesheet (ETag, cacheable for a day)."""
     found = _asset(name)
     if found is None:
-        return Response(body="not found", status_code=404, headers={"Content-Type": "text/plain"})
+        return _json_error(f"no asset {name!r}")
     body, content_type, etag = found
     headers = {"ETag": etag, "Cache-Control": "public, max-age=86400"}
     if (ui.current_request.headers or {}).get("if-none-match") == etag:

@@ -28,9 +28,12 @@
     state.trades = { seq: snapshot.seq, rows: snapshot.trades.slice(0, 50) };
   }
   function addTrade(trade) {
+    state.trades.seq = trade.seq;
+    // The snapshot's list comes from an index read just after its seq: a trade committed in
+    // between can be in both. Its id says so.
+    if (state.trades.rows.some((row) => row.id === trade.id)) return;
     state.trades.rows.unshift(trade);
     state.trades.rows.length = Math.min(state.trades.rows.length, 50);
-    state.trades.seq = trade.seq;
   }
 
   // -- the socket ---------------------------------------------------------------------------

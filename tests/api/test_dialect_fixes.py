@@ -68,7 +68,7 @@ def coinbtr(client, ledger):
     for account, coin, amount in (("alice", "ZRX", "100"), ("bob", "WETH", "100"), ("bob", "USD6", "100"),
                                   ("alice", "NFT", "10")):
         if account not in keys:
-            created = post(client, "/admin/apikeys", {"account": account, "scopes": ["read", "trade"]})
+            created = post(client, "/admin/apikeys", {"public": True, "account": account, "scopes": ["read", "trade"]})
             keys[account] = body(created)["key"]
         post(client, "/admin/deposits", {"coin": coin, "txid": f"{account}-{coin}", "address": account,
                                          "amount": amount})

@@ -28,8 +28,11 @@ def test_the_list_and_the_market_page_are_html_with_the_socket_url(client):
 
 def test_an_unknown_market_is_a_404_page(client):
     setup_market(client)
-    page = client.http.get("/ui/markets/NOPE-NOPE")
-    assert page.status_code == 404 and "no market" in page.body.decode()
+    page = client.http.get("/ui/markets/NOPE-NOPE", headers={"Accept": "text/html,*/*"})  # a browser
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert "no market" in page.body.decode()
+    api = client.http.get("/ui/markets/NOPE-NOPE")  # anything else: the root dialect's JSON error
+    assert api.status_code == 404 and json.loads(api.body) == {"error": "no market 'NOPE-NOPE'"}
     data = client.http.get("/ui/data/NOPE-NOPE")
     assert data.status_code == 404 and json.loads(data.body) == {"error": "no market 'NOPE-NOPE'"}
 
@@ -60,4 +63,5 @@ def test_assets_are_cacheable_with_an_etag(client):
     assert again.status_code == 304 and again.body in (b"", "")
     assert client.http.get("/ui/assets/style.css").headers["Content-Type"].startswith("text/css")
     for name in ("nope.js", "page.html", "..%2Fapi%2Fui.py"):
-        assert client.http.get(f"/ui/assets/{name}").status_code == 404, name
+        missing = client.http.get(f"/ui/assets/{name}")
+        assert missing.status_code == 404 and "error" in json.loads(missing.body), name

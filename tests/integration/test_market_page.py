@@ -115,6 +115,8 @@ def test_crossing_orders_appear_live_as_a_trade_and_new_depth(stack, browser):
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             let coloured = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) coloured++; return coloured; }""")
         assert depth_drawn > 1000  # the depth areas are painted
+        ids = page.locator("#trades > div[data-id]").evaluate_all("rows => rows.map(r => r.dataset.id)")
+        assert len(ids) == len(set(ids)) == 1  # one trade, shown once
         assert not errors, errors
         shot = os.environ.get("LAMBDEX_SCREENSHOT")
         page.screenshot(path=shot or str(Path(stack.log).with_suffix(".png")), full_page=True)

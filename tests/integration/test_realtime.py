@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests
 from websockets.sync.client import connect
 
 from tests.api.relayer_helpers import ALICE, BOB, CAROL, WETH, ZRX, addr, make_order, order_hash
@@ -62,6 +63,20 @@ def _wait_funded(stack) -> None:
 
 
 WALL_CLOCK = SimpleNamespace(now=time.time)
+
+
+def relayer_token(stack, account) -> str:
+    """POST /v0/auth with the spec's fixed sign-in message, signed as a wallet signs (prefixed)."""
+    from eth_account.messages import encode_defunct
+
+    from chalicelib.auth.ethereum import keccak
+
+    data = keccak(b"Sign this message to verify your authority of current address !")
+    signed = account.sign_message(encode_defunct(primitive=data))
+    response = stack.post("/v0/auth", {"address": addr(account), "data": "0x" + data.hex(),
+                                       "signature": "0x" + bytes(signed.signature).hex()}, headers={})
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
 
 
 def place(stack, order) -> None:
@@ -117,6 +132,15 @@ def test_published_0x_connect_client_gets_the_snapshot_and_an_update_for_each_ch
         filled_after = time.monotonic() - filled_from
         assert resting["salt"] in salts
         assert stack.get(f"/v0/order/{order_hash(resting)}").status_code == 200
+
+        # ALICE cancels the order added above (signed in with a relayer JWT): one more update.
+        cancelled = requests.delete(f"{stack.url}/v0/orders/{order_hash(added)}", timeout=30,
+                                    headers={"Authorization": "Bearer " + relayer_token(stack, ALICE)})
+        assert cancelled.status_code == 200, cancelled.text
+        while True:
+            event = next_event()
+            if event["event"] == "update" and event["order"]["salt"] == added["salt"]:
+                break
         # Measured, not asserted (timings belong to bench/ws_fanout.py): ~0.4-1.2 s on a loaded 2-core machine.
         print(f"SRA update latency: added {added_after:.3f} s, filled {filled_after:.3f} s (acceptance: < 2 s)")
     finally:

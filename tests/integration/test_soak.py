@@ -14,7 +14,7 @@ import pytest
 from tests.support import NO_DYNAMODB_LOCAL
 
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = os.environ.get("LAMBDEX_SOAK_SECONDS", "20")
+SECONDS = os.environ.get("LAMBDEX_SOAK_SECONDS", "15")
 
 
 def test_a_short_soak_under_load_attacks_and_faults_settles_and_audits_ok():

@@ -44,7 +44,8 @@ PAIRS = 100
 MAX_PENDING = 3
 POLL_PAUSE = 0.005
 RAW_TWI = 200
-DEADLINE = 150.0  # seconds for the whole script, start-up included
+RESTING = int(os.environ.get("BENCH_RESTING", "0"))  # extra resting orders that never cross (the depth)
+DEADLINE = 150.0 + RESTING * 0.1  # seconds for the whole script, start-up included
 ADMIN_TOKEN = "bench-admin"
 MARKET = "ZRX-WETH"
 
@@ -190,6 +191,27 @@ class Poller(threading.Thread):
             time.sleep(POLL_PAUSE)
 
 
+def write_resting(endpoint: str, count: int) -> None:
+    """`count` orders that never cross the benchmark's pairs (asks at 0.9, bids at 0.1), written
+    straight into the stack's orders table with BatchWriteItem (their INSERTs still reach the
+    stream poller, like any order's)."""
+    import botocore.session
+
+    from chalicelib.ledger.stores.orders import BookEntry, DynamoOrderBook, book_key
+
+    client = botocore.session.get_session().create_client(
+        "dynamodb", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="local",
+        aws_secret_access_key="local")
+    entries = []
+    for i in range(count):
+        side, tx_index, tx_hash = ("sell" if i % 2 else "buy"), 1_000 + i, f"{i + 1:064x}"
+        give, get = (10**8, 9 * 10**7) if side == "sell" else (10**7, 10**8)
+        assets = ("ZRX", "WETH") if side == "sell" else ("WETH", "ZRX")
+        entries.append(BookEntry(MARKET, tx_hash, tx_index, f"rest{i % 10}", side, assets[0], give, give, assets[1],
+                                 get, get, 4_000_000_000, book_key(side, give, get, tx_index, tx_hash), block_index=1))
+    DynamoOrderBook(client=client, table="lambdex-local-orders").add(entries)
+
+
 def raw_transact_write(endpoint: str, runs: int) -> list[float]:
     """Milliseconds of TransactWriteItems with two Puts to a throwaway table, `runs` times."""
     import botocore.session
@@ -277,6 +299,9 @@ def main() -> None:
                 return sum(level["amount"] for level in book["asks"]) == PAIRS
 
             wait_for(sells_resting, deadline, "the sells to rest")
+            if RESTING:
+                write_resting(stack.ddb_url, RESTING)
+                time.sleep(5.0 + RESTING / 200)  # let the stream poller go through their INSERTs
             time.sleep(1.0)  # let the stream poller deliver the sells' INSERTs first
 
             poller = Poller(stack)
@@ -307,6 +332,7 @@ def main() -> None:
         print("# match_latency: the local stack as `make run` starts it (python -m chalicelib.local.runner)")
         print(f"# backend {backend}, schedule interval 5 s, stream poll interval 0.25 s (runner default); "
               f"stack up in {startup:.1f} s, deposits credited {funding:.1f} s after posting\n")
+        print(f"resting orders that never cross (asks 0.9, bids 0.1; BENCH_RESTING): {RESTING}")
         print(f"orders placed: {2 * PAIRS} ({PAIRS} resting sells, then {PAIRS} buys each crossing one sell, "
               f"at most {MAX_PENDING} unmatched at a time); buys matched: {len(latencies)} in {buys_seconds:.1f} s")
         print("\n| figure                                              |     p50 |     p90 |     p99 |     max |")

@@ -35,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _moto import MARKET, body, build_world, support, token  # noqa: E402  (sets the environment first)
 
 KS = (1, 5, 15, 30)
-TARGET = ("one consistent read of the book plus one TransactWriteItems per incoming order "
-          "that fills against up to 15 resting orders")
+TARGET = ("one consistent read of the book (the top of each side, two Queries sent at once, plus one range "
+          "Query of the crossing region when more than 4 orders of a side cross) plus one "
+          "TransactWriteItems per incoming order that fills against up to 15 resting orders")
 
 
 # -- item size, as AWS documents it --------------------------------------------------------
@@ -248,10 +249,10 @@ def main() -> None:
     print(header)
     print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|" + "-" * 13)
     for k, distinct, _, meter, outcome in rows:
-        reads = meter.book_queries  # one consistent Query of the `book` LSI reads both sides
+        reads = meter.book_queries  # the top of each side of the `book` LSI (2 Queries, sent at once)
         twi = meter.ops["TransactWriteItems"]
         extra = sum(meter.ops.values()) - meter.book_queries - twi
-        if reads == 1 and twi == 1:
+        if reads <= 3 and twi == 1:  # 2 tops (at once) + 1 range Query once more than 4 orders cross
             verdict = "yes" + (f" (plus {extra} other round trips: the market's seq)" if extra else "")
         else:
             verdict = f"no: {reads:g} book reads, {twi} TransactWriteItems, {extra} other round trips"
@@ -260,9 +261,8 @@ def main() -> None:
         print(f"| {k:>2} | {'distinct' if distinct else 'one':<8} | {sum(meter.ops.values()):>11} "
               f"| {meter.ops_text():<40} | {reads:>10g} | {twi:>3} | {meter.tx_items:>8} | {meter.wcu_request:>7} "
               f"| {meter.wcu_stored:>10} | {max(meter.tx_sizes, default=0):>10} | {outcome['status']:<6} | {verdict}")
-    print("\nbook reads: consistent Queries of the orders table's `book` LSI (one Query reads both sides; a book "
-          "over 400 open orders is read side by side); "
-          "TWI: TransactWriteItems calls.")
+    print("\nbook reads: consistent Queries of the orders table's `book` LSI (the top 4 of each side, sent at "
+          "once, then the crossing region by a key range, paged by 100); TWI: TransactWriteItems calls.")
     print(f"(whole script {time.perf_counter() - started:.1f} s)")
 
 

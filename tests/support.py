@@ -260,7 +260,7 @@ def is_dialect_error(dialect: str, body) -> bool:
     if dialect == "admin":
         error = body.get("error")
         return isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str)
-    return set(body) == {"error"} and isinstance(body["error"], str)  # counterparty
+    return set(body) == {"error"} and isinstance(body["error"], str)  # counterparty (and /ui's JSON)
 
 
 def wait_until_answering(url: str, *, alive: Callable[[], bool] = lambda: True, headers: dict | None = None,

@@ -8,7 +8,8 @@ order (`data.id`); cancelling takes `{"id": ...}`. Public market routes take `ma
 Every route takes JSON or a form, in the body or (GET) the query string.
 
 A limit order is base-capped: a buy never receives more than `amount` (cap "get": each fill at
-the resting price, the unspent quote back on close), a sell never gives more (cap "give").
+the resting price, the unspent quote back on close), a sell never gives more and sells all of
+it while bids at or above its price remain (cap "give_all").
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def order_terms(side: str, spec: PlaceIn) -> orders.OrderRequest:
         raise InvalidInput("amount * price is smaller than one base unit of the quote asset", field="amount")
     return orders.OrderRequest(source="", give_asset=give_asset, give_quantity=give, get_asset=get_asset,
                                get_quantity=get, dialect="coinbtr", market=market.id,
-                               cap="get" if side == "buy" else "give", client_order_id=spec.client_order_id)
+                               cap="get" if side == "buy" else "give_all", client_order_id=spec.client_order_id)
 
 
 def place(side: str):

@@ -64,6 +64,8 @@ DIALECTS = (
             paging=relayer.page_params),
     Dialect("algod", ("/v2/",), algod.render_error),
     Dialect("admin", ("/admin/",), admin.render_error, authenticate=admin.require_admin),
+    # the live market pages: their own 404s are pages; what this module answers there is JSON
+    Dialect("ui", ("/ui/",), counterparty.render_error),
     Dialect("counterparty", ("/",), counterparty.render_error, paging=counterparty.page),
 )
 _BY_PREFIX = sorted(((p, d) for d in DIALECTS for p in d.prefixes), key=lambda pd: len(pd[0]), reverse=True)

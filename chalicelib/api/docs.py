@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.errors import InvalidInput, NotFound
+
 docs = Blueprint(__name__)
 
 _cache: dict[str, object] = {}
@@ -36,9 +38,8 @@ def openapi_json():
     from chalicelib.api import openapi
 
     audience = (docs.current_request.query_params or {}).get("audience")
-    if audience not in (None, "public"):
-        return Response(body=json.dumps({"message": "audience is public, or absent for the whole document"}),
-                        status_code=400, headers={"Content-Type": "application/json"})
+    if audience not in (None, "public"):  # rendered in the root namespace's (Counterparty's) error shape
+        raise InvalidInput("audience is public, or absent for the whole document", field="audience")
     key = f"json:{base_path()}:{audience}"
     if key not in _cache:
         shown = openapi.public(document()) if audience else document()
@@ -83,8 +84,7 @@ def asset(name: str) -> str:
 def docs_asset(name):
     """Swagger UI's script and stylesheet (and the page's start-up script), served by this API."""
     if name not in ASSET_TYPES:
-        return Response(body='{"message": "no such asset"}', status_code=404,
-                        headers={"Content-Type": "application/json"})
+        raise NotFound(f"no asset {name!r}: {', '.join(ASSET_TYPES)}")
     key = f"asset:{name}"
     if key not in _cache:
         _cache[key] = asset(name)

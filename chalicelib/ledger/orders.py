@@ -25,7 +25,7 @@ from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import find_market, get_market, market_of_pair
-from chalicelib.ledger.matching import is_dust
+from chalicelib.ledger.matching import CAPS, is_dust
 from chalicelib.ledger.models import Market as MarketItem
 from chalicelib.ledger.models import Order
 from chalicelib.ledger.stores import orders as order_store
@@ -53,12 +53,11 @@ class OrderRequest:
     signed_order: dict[str, Any] | None = None
     fee_required: int = 0
     fee_provided: int = 0
-    cap: str = "give"  # "give": never gives more than give_quantity; "get": never gets more than get_quantity
+    cap: str = "give"  # one of matching.CAPS: what limits the order (see matching's docstring)
     market: str | None = None  # the market the dialect's request names; else the one of the two assets
     client_order_id: str | None = None  # then tx_hash = client_order_hash(source, client_order_id)
 
 
-CAPS = ("give", "get")
 PLACE_ATTEMPTS = 6  # a conflicting or throttled placement is tried again, then answered "busy" (503)
 
 

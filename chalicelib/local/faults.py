@@ -13,12 +13,14 @@ it when the load stops; without the variable, always):
   records) and the poller redelivers the whole batch, as Lambda does;
 - `redeliver`: a batch handled successfully is delivered a second time.
 
-Each injected fault is logged as `{"event": "fault.injected", "fault": <kind>}`, which the
-soak counts. Faults are drawn with the operation's probability from one seeded generator.
+Each injected fault is logged as `{"event": "fault.injected", "fault": <kind>}` and counted
+in `<switch file>.counts` (JSON, rewritten on each fault), which the soak reads: the app's
+own logger may send the log elsewhere. Faults are drawn with the operation's probability from one seeded generator.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -45,6 +47,7 @@ def parse(spec: str) -> dict[str, float]:
 class Faults:
     def __init__(self, rates: dict[str, float], switch: str | None):
         self.rates, self.switch = rates, switch
+        self.counts: dict[str, int] = {}
 
     def draw(self, kind: str) -> bool:
         if self.switch is not None and not os.path.exists(self.switch):
@@ -52,7 +55,12 @@ class Faults:
         with _lock:
             hit = _rng.random() < self.rates.get(kind, 0.0)
         if hit:
-            log.info("fault.injected", extra={"fault": kind})
+            log.warning("fault.injected", extra={"fault": kind})
+            if self.switch is not None:
+                with _lock:
+                    self.counts[kind] = self.counts.get(kind, 0) + 1
+                    with open(self.switch + ".counts", "w") as out:
+                        json.dump(self.counts, out)
         return hit
 
 

@@ -85,3 +85,21 @@ def test_the_same_trade_as_counterparty_orders_keeps_counterpartys_give_capped_r
     (bob_order,) = body(client.http.get(f"/orders/{buy.tx_hash}"))
     assert bob_order["status"] == "filled" and bob_order["give_remaining"] == 0
     audit_ok()
+
+
+def test_a_coinbtr_sell_walking_better_bids_sells_its_whole_amount(client, ledger, accounts):
+    """A sell of 4 at 0.5 against two bids of 2 at 1.0: reaching its 2 WETH early does not
+    end it (cap "give_all"); it sells all 4, at the bids' price."""
+    post(client, "/admin/deposits", {"coin": "WETH", "txid": "more-bob", "address": "bob", "amount": "10"})
+    scheduler.run(ledger)
+    for _ in range(2):
+        place(client, accounts["bob"], "buy", "1", "2")
+        ledger.advance(1)
+    sell = place(client, accounts["alice"], "sell", "0.5", "4")
+    scheduler.run(ledger)
+    assert available("bob", "ZRX") == (4 * E8, 0)
+    assert available("alice", "ZRX") == (6 * E8, 0)  # nothing left locked or refunded unsold
+    assert available("alice", "WETH") == (4 * E8, 0)
+    (order,) = body(client.http.get(f"/orders/{sell['id']}"))
+    assert (order["status"], order["give_remaining"]) == ("filled", 0)
+    audit_ok()

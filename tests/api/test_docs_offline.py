@@ -8,6 +8,8 @@ import re
 
 from swagger_ui_bundle import swagger_ui_path
 
+from tests.support import is_dialect_error
+
 
 def test_the_page_loads_nothing_from_another_origin(client) -> None:
     page = client.http.get("/docs")
@@ -33,7 +35,7 @@ def test_the_assets_are_the_pinned_packages_files(client) -> None:
 def test_an_unknown_asset_is_a_404(client) -> None:
     for name in ("swagger-ui.js.map", "..%2Fapp.py", "index.html"):
         response = client.http.get(f"/docs/assets/{name}")
-        assert response.status_code == 404 and json.loads(response.body) == {"message": "no such asset"}
+        assert response.status_code == 404 and is_dialect_error("counterparty", json.loads(response.body))
 
 
 def test_the_viewers_document_has_no_admin_route_nor_admin_token(client) -> None:
@@ -46,4 +48,4 @@ def test_the_viewers_document_has_no_admin_route_nor_admin_token(client) -> None
     assert "adminBearer" not in shown["components"]["securitySchemes"]
     assert "adminBearer" not in json.dumps(shown)
     bad = client.http.get("/openapi.json?audience=admin")
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and is_dialect_error("counterparty", json.loads(bad.body))

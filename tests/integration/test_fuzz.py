@@ -95,7 +95,7 @@ def run_schemathesis(url: str, config: Path, max_examples: int, workdir: Path) -
     """The CLI, as a developer would run it; crash files stay in `workdir`."""
     command = [str(SCHEMATHESIS), "--no-color", "--config-file", str(config), "run", f"{url}/openapi.json",
                "--checks", "not_a_server_error", "--max-examples", str(max_examples), "--seed", "1",
-               "--workers", "2", "--request-timeout", "20", "--phases", "examples,coverage,fuzzing",
+               "--workers", "1", "--request-timeout", "20", "--phases", "examples,coverage,fuzzing",
                "--suppress-health-check", "all"]
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=900,
                           env=dict(os.environ, SCHEMATHESIS_HOOKS="", NO_COLOR="1"))
@@ -121,6 +121,8 @@ def hostile_bodies(rng: random.Random) -> list[tuple[str, bytes]]:
 def check(response: requests.Response, path: str, what: str) -> None:
     owner = dialects.dialect_for(path).name
     assert response.status_code < 500, (what, path, response.status_code, response.text[:300])
+    if owner == "ui" and response.headers.get("Content-Type", "").startswith(("text/html", "text/plain")):
+        return  # the market pages answer a missing page or asset with a page of their own
     if response.status_code >= 400 and response.request.method != "HEAD":
         try:
             body = response.json()
@@ -164,20 +166,20 @@ def test_no_generated_request_gives_a_server_error(data_dir, tmp_path):  # noqa:
     stack.env["LAMBDEX_LOG_LEVEL"] = "WARNING"
     with stack:
         credentials = seed(stack.url, "e2e-admin", JWT_SECRET)
+        served = requests.get(f"{stack.url}/openapi.json", timeout=10).json()["paths"]
+        sent = probe_framework_errors(stack.url, served, credentials, random.Random(1))
+        print(f"framework probes: {sent} requests, none a 5xx or a foreign error body")
+        assert sent > PROBES
         config = tmp_path / "schemathesis.toml"
         config.write_text(config_toml(credentials, "e2e-algod"))
         code, output = run_schemathesis(stack.url, config, MAX_EXAMPLES, tmp_path)
         print(output[-6000:])
         assert code == 0, output[-20000:]
-        served = requests.get(f"{stack.url}/openapi.json", timeout=10).json()["paths"]
         operations = sum(len(methods) for methods in served.values())
         selected = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", output)
         assert selected, output[-3000:]
         # every operation ran (schemathesis leaves out the one serving the schema, GET /openapi.json)
         assert int(selected[1]) == int(selected[2]) == int(selected[3]) >= operations - 1, (operations, selected[0])
         assert re.search(r"(\d+) generated, \1 passed", output), output[-3000:]
-        sent = probe_framework_errors(stack.url, served, credentials, random.Random(1))
-        print(f"framework probes: {sent} requests, none a 5xx or a foreign error body")
-        assert sent > PROBES
         # and the stack still answers normally
         assert json.loads(requests.get(f"{stack.url}/market/listbooks", timeout=10).text)["success"] is True

@@ -48,17 +48,6 @@ def authenticate(key: str) -> ApiKey | None:
     return None if record is None or record.revoked else record
 
 
-def revoke_key(hashed: str, now_us: int, account: str | None = None) -> ApiKey:
-    """Revoke a key by its SHA-256 hex hash (idempotent: a revoked key stays revoked from
-    its first revocation). With `account`, the key must be that account's."""
-    record = stores.api_keys().get(hashed.lower())
-    if record is None or (account is not None and record.account != account):
-        raise NotFound("no such API key")
-    revoked = stores.api_keys().revoke(record.key_hash, now_us)
-    cache.forget("apikey", record.key_hash)
-    return revoked
-
-
 def keys_of(account: str) -> list[ApiKey]:
     return stores.api_keys().of_account(account)
 

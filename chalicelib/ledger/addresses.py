@@ -1,8 +1,8 @@
 """Deposit addresses and memos: derived from the seed (see `derivation`), stored once.
 
-Every address (or memo) is a `DepositAddress` keyed `f"{coin}#{address}"` (or
-`f"{coin}#memo#{memo}"`), put with `attribute_not_exists(key)`, so it maps back to
-exactly one owner whatever runs concurrently. Derivation is deterministic, so asking
+Every address (or memo) is a `DepositAddress` record that the deposit-addresses store
+puts once, unless its key exists, so it maps back to exactly one owner whatever runs
+concurrently. Derivation is deterministic, so asking
 again returns the same address: it is read back by key, no index needed.
 
 Owners: a ledger account for wallet addresses (purpose `wallet`), or
@@ -16,10 +16,10 @@ import re
 
 from chalicelib import settings
 from chalicelib.errors import Conflict, InvalidInput
-from chalicelib.ledger import derivation, store
+from chalicelib.ledger import derivation, stores
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import DepositAddress
 from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.deposit_addresses import DepositAddress, address_key, memo_key
 from chalicelib.ledger.stores.pairs import CoinPair
 
 log = logging.getLogger("lambdex.addresses")
@@ -47,26 +47,25 @@ def canonical_address(address: str) -> str:
     return address.lower() if _ETHEREUM.fullmatch(address) else address
 
 
-def address_key(coin: str, address: str) -> str:
-    return f"{coin}#{address}"
-
-
-def memo_key(coin: str, memo: str) -> str:
-    return f"{coin}#memo#{memo}"
-
-
 def get(key: str) -> DepositAddress | None:
-    try:
-        return DepositAddress.get(key, consistent_read=True)
-    except DepositAddress.DoesNotExist:
-        return None
+    return stores.deposit_addresses().get(key, consistent=True)
+
+
+def of_address(coin: str, address: str) -> DepositAddress | None:
+    """The record of a deposit to `address`. Strongly consistent: an address created a
+    moment ago must be found, or its first deposit would be credited to the raw address."""
+    return stores.deposit_addresses().get(address_key(coin, address), consistent=True)
+
+
+def of_memo(coin: str, memo: str) -> DepositAddress | None:
+    return stores.deposit_addresses().get(memo_key(coin, memo), consistent=True)
 
 
 def _claim(record: DepositAddress) -> DepositAddress | None:
     """The stored record for `record.key` if it is (now) `record`'s owner's, else None."""
     existing = get(record.key)
     if existing is None:
-        if store.write_if(lambda: record.save(condition=DepositAddress.key.does_not_exist())):
+        if stores.deposit_addresses().create(record):
             log.info("deposit address created", extra={"key": record.key, "owner": record.owner})
             return record
         existing = get(record.key)  # a concurrent request put it first
@@ -81,12 +80,12 @@ def _derived(asset: Asset, owner: str, clock: Clock, **fields) -> DepositAddress
     for n in range(MAX_DERIVATION_TRIES):
         if asset.deposit == "memo":
             memo = derivation.derive_memo(seed, asset.name, owner, n)
-            record = DepositAddress(memo_key(asset.name, memo), coin=asset.name, owner=owner, memo=memo,
-                                    account=deposit_account_of(asset), created_us=clock.now_us(), **fields)
+            record = DepositAddress(coin=asset.name, owner=owner, memo=memo, account=deposit_account_of(asset),
+                                    created_us=clock.now_us(), **fields)
         else:
             address = derivation.derive_address(seed, asset.name, owner, fmt, n)
-            record = DepositAddress(address_key(asset.name, address), coin=asset.name, owner=owner,
-                                    address=address, created_us=clock.now_us(), **fields)
+            record = DepositAddress(coin=asset.name, owner=owner, address=address, created_us=clock.now_us(),
+                                    **fields)
         claimed = _claim(record)
         if claimed is not None:
             return claimed
@@ -116,8 +115,8 @@ def converter_address(pair: CoinPair, source: Asset, destination: str, clock: Cl
     if source.deposit != "memo":
         return _derived(source, owner, clock, **fields)
     memo = f"{pair.to_coin} {destination}"
-    record = DepositAddress(memo_key(source.name, memo), coin=source.name, owner=owner, memo=memo,
-                            account=deposit_account_of(source), created_us=clock.now_us(), **fields)
+    record = DepositAddress(coin=source.name, owner=owner, memo=memo, account=deposit_account_of(source),
+                            created_us=clock.now_us(), **fields)
     claimed = _claim(record)
     if claimed is None:
         raise Conflict(f"the {source.name} memo {memo!r} belongs to someone else")
@@ -127,7 +126,7 @@ def converter_address(pair: CoinPair, source: Asset, destination: str, clock: Cl
 def addresses_of(account: str) -> dict[str, DepositAddress]:
     """coin -> the account's wallet deposit address (Query on the owner index)."""
     found: dict[str, DepositAddress] = {}
-    for record in DepositAddress.by_owner.query(account):
+    for record in stores.deposit_addresses().of_owner(account):
         if record.purpose == "wallet":
             found.setdefault(record.coin, record)
     return found

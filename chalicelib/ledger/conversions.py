@@ -35,9 +35,10 @@ from chalicelib.ledger import chain, counters, outgoing, store
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.conversion_math import Quote, quote
-from chalicelib.ledger.models import Conversion, Deposit, DepositAddress
+from chalicelib.ledger.models import Conversion, Deposit
 from chalicelib.ledger.pairs import get_pair
 from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.deposit_addresses import DepositAddress
 from chalicelib.ledger.stores.pairs import CoinPair
 
 log = logging.getLogger("lambdex.conversions")

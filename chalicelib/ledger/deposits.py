@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from chalicelib import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.ledger import counters, store
+from chalicelib.ledger import addresses, counters, store
 from chalicelib.ledger.addresses import canonical_address
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
-from chalicelib.ledger.models import Deposit, DepositAddress
+from chalicelib.ledger.models import Deposit
 from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.deposit_addresses import DepositAddress
 
 log = logging.getLogger("lambdex.deposits")
 
@@ -166,31 +167,22 @@ def resolve_owner(deposit: Deposit, asset: Asset) -> tuple[str | None, str]:
     if asset.deposit == "memo":
         if not deposit.memo:
             return deposit.to_account, ""
-        target = _deposit_address(f"{asset.name}#memo#{deposit.memo}")
+        target = addresses.of_memo(asset.name, deposit.memo)
         if target is None:
             return None, f"unknown memo {deposit.memo!r}"
         if deposit.to_account and target.account and deposit.to_account != target.account:
             # a memo only means something on the account it was issued for
             return None, f"memo {deposit.memo!r} is for account {target.account!r}, not {deposit.to_account!r}"
         return target.owner, ""
-    target = _deposit_address(f"{asset.name}#{deposit.address}")
+    target = addresses.of_address(asset.name, deposit.address) if deposit.address else None
     return (target.owner if target else canonical_address(deposit.address)), ""
 
 
 def deposit_target(deposit: Deposit, asset: Asset) -> DepositAddress | None:
     """The registered deposit address (or memo) the deposit was sent to, if any."""
     if asset.deposit == "memo":
-        return _deposit_address(f"{asset.name}#memo#{deposit.memo}") if deposit.memo else None
-    return _deposit_address(f"{asset.name}#{deposit.address}")
-
-
-def _deposit_address(key: str) -> DepositAddress | None:
-    # Strongly consistent: an address created a moment ago must be found, or its first
-    # deposit would be credited to the raw address instead of its owner.
-    try:
-        return DepositAddress.get(key, consistent_read=True)
-    except DepositAddress.DoesNotExist:
-        return None
+        return addresses.of_memo(asset.name, deposit.memo) if deposit.memo else None
+    return addresses.of_address(asset.name, deposit.address) if deposit.address else None
 
 
 def credit(deposit: Deposit, owner: str, clock: Clock) -> None:

@@ -67,17 +67,6 @@ def market_of_pair(asset_a: str, asset_b: str) -> Market | None:
     return find_market(found) if found else None
 
 
-def update_market(id: str, **changes) -> Market:
-    """Change a market's fee, min_amount, name, url or enabled (seen by other processes
-    within `MARKET_TTL`)."""
-    key = normalize_name(id)
-    market = stores.markets().update(key, changes)
-    cache.forget("market", key)
-    if market is None:
-        raise NotFound(f"no market {id!r}")
-    return market
-
-
 def _rate_text(rate: Fraction) -> str:
     from decimal import Decimal
 

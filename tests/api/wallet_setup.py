@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from chalicelib import settings
-from chalicelib.ledger.models import Balance
+from chalicelib.ledger import balances
 from tests.support import ADMIN, post
 
 TREASURY = settings.converter_account()
@@ -34,11 +34,8 @@ def deposit(client, coin: str, txid: str, amount: str, **where) -> dict:
 
 
 def balance(address: str, asset: str) -> tuple[int, int]:
-    try:
-        found = Balance.get(address, asset, consistent_read=True)
-        return found.available, found.locked
-    except Balance.DoesNotExist:
-        return 0, 0
+    found = balances.get_balance(address, asset, consistent=True)
+    return (found.available, found.locked) if found else (0, 0)
 
 
 def get(client, path: str, headers: dict | None = None):

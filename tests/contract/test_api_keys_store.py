@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from chalicelib.errors import Conflict
 from chalicelib.ledger.stores.api_keys import ApiKey
 
 HASH = "a" * 64
@@ -37,15 +40,23 @@ def test_of_account_lists_oldest_first(backend):
     assert backend.api_keys.of_account("nobody") == []
 
 
+def revoke(backend, hash: str, now_us: int) -> None:
+    tx = backend.new_tx()
+    backend.api_keys.stage_revoke(tx, hash, now_us, None, Conflict("revoked before"))
+    tx.commit(f"admin:{hash}:{now_us}", "apikey_revoke", hash, now_us)
+
+
 def test_revoke_marks_once_and_keeps_the_key_listed(backend):
     backend.api_keys.create(key())
-    revoked = backend.api_keys.revoke(HASH, 50)
-    assert revoked == key(revoked_us=50) and revoked.revoked
-    assert backend.api_keys.revoke(HASH, 60).revoked_us == 50  # the first revocation stays
-    assert backend.api_keys.get(HASH).revoked_us == 50
+    revoke(backend, HASH, 50)
+    assert backend.api_keys.get(HASH) == key(revoked_us=50) and backend.api_keys.get(HASH).revoked
+    with pytest.raises(Conflict):
+        revoke(backend, HASH, 60)
+    assert backend.api_keys.get(HASH).revoked_us == 50  # the first revocation stays
     assert [k.revoked_us for k in backend.api_keys.of_account("alice")] == [50]
 
 
 def test_revoking_an_unknown_key_creates_nothing(backend):
-    assert backend.api_keys.revoke("d" * 64, 50) is None
+    with pytest.raises(Conflict):
+        revoke(backend, "d" * 64, 50)
     assert backend.api_keys.get("d" * 64) is None

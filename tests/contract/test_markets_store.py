@@ -52,27 +52,6 @@ def test_markets_are_frozen(backend):
         backend.markets.get("ZRX-WETH").fee = "1"
 
 
-def test_update_changes_only_the_given_fields(backend):
-    backend.markets.create(market(fee="0.001", min_amount=5, name="old"))
-    updated = backend.markets.update("ZRX-WETH", {"enabled": False, "fee": "0.002"})
-    assert updated == market(fee="0.002", min_amount=5, name="old", enabled=False)
-    assert backend.markets.get("ZRX-WETH", consistent=True) == updated
-    assert backend.markets.update("ZRX-WETH", {"name": None}).name is None
-
-
-def test_update_of_a_missing_market_creates_nothing(backend):
-    assert backend.markets.update("NOPE-WETH", {"enabled": False}) is None
-    assert backend.markets.get("NOPE-WETH", consistent=True) is None
-
-
-def test_update_refuses_fixed_fields(backend):
-    backend.markets.create(market())
-    for field in ("seq", "base", "id", "number"):
-        with pytest.raises(ValueError):
-            backend.markets.update("ZRX-WETH", {field: 1})
-    assert backend.markets.get("ZRX-WETH", consistent=True) == market()
-
-
 def test_stage_advance_moves_seq_with_the_transaction(backend):
     backend.markets.create(market())
     read = backend.markets.get("ZRX-WETH", consistent=True)

@@ -10,6 +10,7 @@ import pytest
 from chalicelib.auth import apikeys
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
 from chalicelib.ledger import assets, balances, markets, pairs, stores
+from chalicelib.ledger.actions import Action
 from chalicelib.ledger.assets import AssetSpec
 from tests import support
 
@@ -87,9 +88,10 @@ def test_a_market_exists_once(coins, clock):
 
 def test_a_market_can_be_disabled_and_unknown_ones_are_not_found(coins, clock):
     markets.create_market("ZRX-WETH", "ZRX", "WETH", Fraction(0), clock)
-    assert markets.update_market("zrx-weth", enabled=False).enabled is False
+    operator = Action("ops", "rule test")
+    assert markets.set_enabled("zrx-weth", False, operator, clock).enabled is False
     with pytest.raises(NotFound):
-        markets.update_market("NOPE-WETH", enabled=False)
+        markets.set_enabled("NOPE-WETH", False, operator, clock)
     with pytest.raises(NotFound):
         markets.get_market("NOPE-WETH")
     assert markets.find_market("X" * 3000) is None

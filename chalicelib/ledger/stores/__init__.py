@@ -29,6 +29,11 @@ from chalicelib.ledger.stores.api_keys import ApiKeyStore, DynamoApiKeys, Memory
 from chalicelib.ledger.stores.assets import AssetStore, DynamoAssets, MemoryAssets
 from chalicelib.ledger.stores.balances import BalanceStore, DynamoBalances, MemoryBalances
 from chalicelib.ledger.stores.counters import CounterStore, DynamoCounters, MemoryCounters
+from chalicelib.ledger.stores.deposit_addresses import (
+    DepositAddressStore,
+    DynamoDepositAddresses,
+    MemoryDepositAddresses,
+)
 from chalicelib.ledger.stores.markets import DynamoMarkets, MarketStore, MemoryMarkets
 from chalicelib.ledger.stores.memory import MemoryLedger
 from chalicelib.ledger.stores.pairs import DynamoPairs, MemoryPairs, PairStore
@@ -44,6 +49,7 @@ class Stores:
     balances: BalanceStore
     api_keys: ApiKeyStore
     pairs: PairStore
+    deposit_addresses: DepositAddressStore
     counters: CounterStore
     new_tx: Callable[[], Any]
 
@@ -53,7 +59,8 @@ def dynamodb() -> Stores:
     from chalicelib.ledger import store
 
     return Stores("dynamodb", assets=DynamoAssets(), markets=DynamoMarkets(), balances=DynamoBalances(),
-                  api_keys=DynamoApiKeys(), pairs=DynamoPairs(), counters=DynamoCounters(), new_tx=store.Tx)
+                  api_keys=DynamoApiKeys(), pairs=DynamoPairs(), deposit_addresses=DynamoDepositAddresses(),
+                  counters=DynamoCounters(), new_tx=store.Tx)
 
 
 def in_memory() -> Stores:
@@ -61,7 +68,8 @@ def in_memory() -> Stores:
     ledger = MemoryLedger()
     return Stores("memory", assets=MemoryAssets(ledger), markets=MemoryMarkets(ledger),
                   balances=MemoryBalances(ledger), api_keys=MemoryApiKeys(ledger), pairs=MemoryPairs(ledger),
-                  counters=MemoryCounters(ledger), new_tx=ledger.tx)
+                  deposit_addresses=MemoryDepositAddresses(ledger), counters=MemoryCounters(ledger),
+                  new_tx=ledger.tx)
 
 
 _active: Stores | None = None
@@ -104,6 +112,10 @@ def api_keys() -> ApiKeyStore:
 
 def pairs() -> PairStore:
     return active().pairs
+
+
+def deposit_addresses() -> DepositAddressStore:
+    return active().deposit_addresses
 
 
 def counters() -> CounterStore:

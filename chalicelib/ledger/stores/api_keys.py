@@ -41,10 +41,6 @@ class ApiKeyStore(Protocol):
     def of_account(self, account: str) -> list[ApiKey]:
         """An account's keys, oldest first, revoked ones included."""
 
-    def revoke(self, key_hash: str, now_us: int) -> ApiKey | None:
-        """Mark the key revoked (once: a second revocation keeps the first time); None when
-        there is no such key."""
-
     def stage_create(self, tx: Any, key: ApiKey) -> None:
         """Add to `tx`: put the key unless its hash exists (`store.StaleRead` then)."""
 
@@ -71,16 +67,6 @@ class DynamoApiKeys:
         if not db.is_key(account):
             return []
         return [_domain(item) for item in ApiKeyItem.by_account.query(account)]
-
-    def revoke(self, key_hash: str, now_us: int) -> ApiKey | None:
-        if not db.is_key(key_hash):
-            return None
-        item = ApiKeyItem(key_hash)
-        condition = ApiKeyItem.key_hash.exists() & ApiKeyItem.revoked_us.does_not_exist()
-        if store.write_if(lambda: item.update(actions=[ApiKeyItem.revoked_us.set(now_us)], condition=condition)):
-            return _domain(item)
-        return self.get(key_hash)  # already revoked (its first time stays), or no such key
-
 
     def stage_create(self, tx: store.Tx, key: ApiKey) -> None:
         tx.put(ApiKeyItem(**{**dataclasses.asdict(key), "scopes": list(key.scopes)}),
@@ -118,13 +104,6 @@ class MemoryApiKeys:
     def of_account(self, account: str) -> list[ApiKey]:
         with self._ledger.lock:
             return sorted((k for k in self._keys.values() if k.account == account), key=lambda k: k.created_us)
-
-    def revoke(self, key_hash: str, now_us: int) -> ApiKey | None:
-        with self._ledger.lock:
-            key = self._keys.get(key_hash)
-            if key is not None and not key.revoked:
-                key = self._keys[key_hash] = dataclasses.replace(key, revoked_us=now_us)
-            return key
 
     def stage_create(self, tx, key: ApiKey) -> None:
         def check() -> Exception | None:

@@ -61,9 +61,6 @@ class MarketStore(Protocol):
     def market_of_pair(self, asset_a: str, asset_b: str) -> str | None:
         """The id of the market trading these two assets (in either order), or None."""
 
-    def update(self, market_id: str, changes: dict[str, Any]) -> Market | None:
-        """Change `EDITABLE` fields of an existing market; None when there is no such market."""
-
     def stage_advance(self, tx: Any, market: Market, last_price: str | None) -> None:
         """Add to `tx`: `seq` + 1 (and `last_price`), on condition that `seq` is still the
         one `market` was read with (else the commit raises `store.StaleRead`)."""
@@ -123,18 +120,6 @@ class DynamoMarkets:
             return Counter.get(key).market
         except Counter.DoesNotExist:
             return None
-
-    def update(self, market_id: str, changes: dict[str, Any]) -> Market | None:
-        _check_editable(changes)
-        if not db.is_key(market_id):
-            return None
-        if not changes:
-            return self.get(market_id, consistent=True)
-        item = MarketItem(market_id)
-        actions = [getattr(MarketItem, name).set(value) for name, value in changes.items()]
-        if not store.write_if(lambda: item.update(actions=actions, condition=MarketItem.id.exists())):
-            return None
-        return _domain(item)  # PynamoDB refreshed `item` from the update's ALL_NEW response
 
     def stage_update(self, tx: store.Tx, market_id: str, changes: dict[str, Any]) -> None:
         _check_editable(changes)
@@ -209,14 +194,6 @@ class MemoryMarkets:
     def market_of_pair(self, asset_a: str, asset_b: str) -> str | None:
         wanted = {asset_a, asset_b}
         return next((m.id for m in self._markets.values() if {m.base, m.quote} == wanted), None)
-
-    def update(self, market_id: str, changes: dict[str, Any]) -> Market | None:
-        _check_editable(changes)
-        with self._ledger.lock:
-            if market_id not in self._markets:
-                return None
-            self._markets[market_id] = dataclasses.replace(self._markets[market_id], **changes)
-            return self._markets[market_id]
 
     def stage_update(self, tx: MemoryTx, market_id: str, changes: dict[str, Any]) -> None:
         _check_editable(changes)

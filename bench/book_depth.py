@@ -85,8 +85,8 @@ def build(depth: int, clock) -> None:
     from chalicelib.ledger import assets, markets, settlement
     from chalicelib.ledger.models import Balance
 
-    assets.create_asset(assets.AssetSpec("ZRX", decimals=3), clock)
-    assets.create_asset(assets.AssetSpec("WETH", decimals=3), clock)
+    assets.create_asset(assets.Asset("ZRX", decimals=3), clock)
+    assets.create_asset(assets.Asset("WETH", decimals=3), clock)
     markets.create_market(MARKET, "ZRX", "WETH", Fraction(0), clock)
     # The resting orders are written directly (no placement), so their escrow is too.
     for m in range(MAKERS):

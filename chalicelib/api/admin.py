@@ -189,7 +189,7 @@ def create_asset():
     data = spec.model_dump()
     data["supply"] = amounts.parse_integer(spec.supply, "supply", allow_zero=True)
     data["network_fee"] = amounts.parse_integer(spec.network_fee, "network_fee", allow_zero=True)
-    asset = assets.create_asset(assets.AssetSpec(**data), clock())
+    asset = assets.create_asset(assets.Asset(**data), clock())
     return json_response(asset_row(asset), 201)
 
 

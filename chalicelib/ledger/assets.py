@@ -8,41 +8,12 @@ would contradict.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
 from chalicelib.ledger import cache, store, stores
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.stores.assets import Asset
-
-
-@dataclass
-class AssetSpec:
-    name: str
-    decimals: int = 0
-    asset_id: int | None = None
-    token_address: str | None = None
-    issuer: str | None = None
-    owner: str | None = None
-    description: str = ""
-    supply: int = 0
-    locked: bool = False
-    url: str | None = None
-    unit_name: str | None = None
-    default_frozen: bool = False
-    manager: str | None = None
-    reserve: str | None = None
-    freeze: str | None = None
-    clawback: str | None = None
-    metadata_hash: str | None = None
-    asset_longname: str | None = None
-    settlement: str = "ledger"
-    deposit: str = "address"
-    confirmations_required: int = 1
-    network_fee: int = 0
-    address_pattern: str | None = None
-    deposit_account: str | None = None
-
 
 # Asset names: upper-case letters, digits, '.' and '_' (never '-', the market id separator).
 NAME_ALPHABET = re.compile(r"[A-Z0-9][A-Z0-9._]{0,31}")
@@ -53,8 +24,9 @@ def normalize_name(name: str) -> str:
     return name.strip().upper()
 
 
-def create_asset(spec: AssetSpec, clock: Clock) -> Asset:
-    """Create the asset; its `supply` is credited to the issuer in the same transaction
+def create_asset(spec: Asset, clock: Clock) -> Asset:
+    """Create the asset described by `spec` (its name is normalized, its `owner` defaults to
+    the issuer, `created_us` is set here); its `supply` is credited to the issuer in the same transaction
     (the store claims its unique `asset_id` and `token_address` in it too)."""
     name = normalize_name(spec.name)
     if not NAME_ALPHABET.fullmatch(name):
@@ -65,9 +37,8 @@ def create_asset(spec: AssetSpec, clock: Clock) -> Asset:
     if spec.asset_id is not None and spec.supply > MAX_UINT64:  # algod's amounts and totals are uint64
         raise InvalidInput(f"an asset with an asset_id (an algod asset) has a supply of at most {MAX_UINT64}",
                            field="supply")
-    fields = {k: v for k, v in vars(spec).items() if k != "name"}
-    fields["owner"] = spec.owner if spec.owner is not None else spec.issuer
-    asset = Asset(name, created_us=clock.now_us(), **fields)
+    asset = replace(spec, name=name, owner=spec.owner if spec.owner is not None else spec.issuer,
+                    created_us=clock.now_us())
     tx = stores.new_tx()
     stores.assets().stage_create(tx, asset)
     if spec.supply:

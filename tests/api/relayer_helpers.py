@@ -30,8 +30,8 @@ def addr(account) -> str:
 
 
 def setup_market(clock, fee: str = "0", min_amount: int = 0) -> None:
-    assets.create_asset(assets.AssetSpec("WETH", decimals=18, token_address=WETH), clock)
-    assets.create_asset(assets.AssetSpec("ZRX", decimals=18, token_address=ZRX), clock)
+    assets.create_asset(assets.Asset("WETH", decimals=18, token_address=WETH), clock)
+    assets.create_asset(assets.Asset("ZRX", decimals=18, token_address=ZRX), clock)
     markets.create_market("ZRX-WETH", "ZRX", "WETH", Fraction(fee), clock, min_amount=min_amount,
                           name="0xProject", url="https://0xproject.com/")
 

@@ -82,7 +82,7 @@ def test_racing_duplicates_make_one_order_and_one_lock(ddb_ledger):
     from chalicelib.ledger import assets, deposits, markets
 
     for name in ("ZRX", "WETH"):
-        assets.create_asset(assets.AssetSpec(name, decimals=8), ddb_ledger)
+        assets.create_asset(assets.Asset(name, decimals=8), ddb_ledger)
     from fractions import Fraction
 
     markets.create_market("ZRX-WETH", "ZRX", "WETH", Fraction(0), ddb_ledger)

@@ -156,7 +156,7 @@ def test_a_0x_order_below_the_minimum_is_refused_with_the_relayer_code(client, l
 
 def test_a_token_address_names_the_market_where_it_is_the_base(client, ledger):
     setup_market(ledger)
-    assets.create_asset(assets.AssetSpec("ABC", decimals=18, token_address="0x" + "ab" * 20), ledger)
+    assets.create_asset(assets.Asset("ABC", decimals=18, token_address="0x" + "ab" * 20), ledger)
     markets.create_market("ABC-ZRX", "ABC", "ZRX", Fraction(0), ledger)  # ZRX also quotes a market
     fund(ledger, addr(ALICE), "ZRX", 100 * E18)
     client.http.post("/v0/order", headers={"Content-Type": "application/json"},

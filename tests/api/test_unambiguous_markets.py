@@ -46,7 +46,7 @@ def test_the_core_refuses_such_a_name_too(ledger):
     from chalicelib.ledger import assets as ledger_assets
 
     with pytest.raises(InvalidInput):
-        ledger_assets.create_asset(ledger_assets.AssetSpec(name="Y-Z"), ledger)
+        ledger_assets.create_asset(ledger_assets.Asset(name="Y-Z"), ledger)
 
 
 def test_a_counterparty_style_order_finds_its_market_through_the_pair(client, ledger):
@@ -85,11 +85,11 @@ def test_two_creations_of_a_pair_racing_leave_exactly_one_market(ddb_ledger):
     from chalicelib.ledger import markets
 
     for name in ("AAA", "BBB"):
-        ledger_assets.create_asset(ledger_assets.AssetSpec(name=name, decimals=8), ddb_ledger)
+        ledger_assets.create_asset(ledger_assets.Asset(name=name, decimals=8), ddb_ledger)
     for round_ in range(3):
         a, b = f"A{round_}", f"B{round_}"
         for name in (a, b):
-            ledger_assets.create_asset(ledger_assets.AssetSpec(name=name, decimals=8), ddb_ledger)
+            ledger_assets.create_asset(ledger_assets.Asset(name=name, decimals=8), ddb_ledger)
         results: list[str] = []
         start = threading.Barrier(2)
 

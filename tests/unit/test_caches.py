@@ -13,7 +13,6 @@ from chalicelib.auth import apikeys
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ledger import assets, cache, markets, stores
 from chalicelib.ledger.actions import Action
-from chalicelib.ledger.assets import AssetSpec
 from chalicelib.ledger.stores.assets import Asset
 from tests import support
 
@@ -86,7 +85,7 @@ def other_container_creates(world, **fields) -> None:
 
 
 def test_an_asset_is_read_once_per_ttl(world, timer):
-    assets.create_asset(AssetSpec("ZRX", asset_id=5, token_address=TOKEN), support.make_clock())
+    assets.create_asset(Asset("ZRX", asset_id=5, token_address=TOKEN), support.make_clock())
     for _ in range(3):
         assert assets.get_asset("zrx").name == "ZRX"
         assert assets.asset_by_id(5).name == "ZRX"
@@ -113,10 +112,10 @@ def test_a_creation_in_this_process_is_seen_at_once(world, timer):
     clock = support.make_clock()
     assert assets.find_asset("ZRX") is None
     assert assets.asset_by_id(9) is None
-    assets.create_asset(AssetSpec("ZRX", asset_id=9), clock)
+    assets.create_asset(Asset("ZRX", asset_id=9), clock)
     assert assets.find_asset("ZRX").name == "ZRX"
     assert assets.asset_by_id(9).name == "ZRX"
-    assets.create_asset(AssetSpec("WETH"), clock)
+    assets.create_asset(Asset("WETH"), clock)
     with pytest.raises(NotFound):
         markets.get_market("ZRX-WETH")
     markets.create_market("ZRX-WETH", "ZRX", "WETH", Fraction(0), clock)
@@ -126,7 +125,7 @@ def test_a_creation_in_this_process_is_seen_at_once(world, timer):
 def test_a_market_is_cached_and_an_edit_here_is_seen_at_once(world, timer):
     clock = support.make_clock()
     for name in ("ZRX", "WETH"):
-        assets.create_asset(AssetSpec(name), clock)
+        assets.create_asset(Asset(name), clock)
     markets.create_market("ZRX-WETH", "ZRX", "WETH", Fraction(1, 1000), clock)  # (its checks read too)
     created = world.markets.calls["get"]
     for _ in range(3):
@@ -143,7 +142,7 @@ def test_a_market_is_cached_and_an_edit_here_is_seen_at_once(world, timer):
 def test_settlement_reads_the_market_itself_not_the_cache(world, timer):
     clock = support.make_clock()
     for name in ("ZRX", "WETH"):
-        assets.create_asset(AssetSpec(name), clock)
+        assets.create_asset(Asset(name), clock)
     markets.create_market("ZRX-WETH", "ZRX", "WETH", Fraction(0), clock)
     markets.get_market("ZRX-WETH")
     elsewhere_update(world, "ZRX-WETH", {"fee": "0.5"})

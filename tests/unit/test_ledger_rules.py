@@ -11,7 +11,7 @@ from chalicelib.auth import apikeys
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
 from chalicelib.ledger import assets, balances, markets, pairs, stores
 from chalicelib.ledger.actions import Action
-from chalicelib.ledger.assets import AssetSpec
+from chalicelib.ledger.assets import Asset
 from tests import support
 
 
@@ -29,11 +29,11 @@ def clock():
 @pytest.fixture
 def coins(memory, clock):
     for name in ("ZRX", "WETH", "LTC"):
-        assets.create_asset(AssetSpec(name, decimals=8), clock)
+        assets.create_asset(Asset(name, decimals=8), clock)
 
 
 def test_an_issuance_is_credited_to_the_issuer_and_owned_by_it(memory, clock):
-    asset = assets.create_asset(AssetSpec(" xcp ", issuer="alice", supply=1000, asset_id=7), clock)
+    asset = assets.create_asset(Asset(" xcp ", issuer="alice", supply=1000, asset_id=7), clock)
     assert (asset.name, asset.owner, asset.created_us) == ("XCP", "alice", clock.now_us())
     assert balances.get_balance("alice", "XCP").available == 1000
     assert assets.asset_by_id(7) == asset
@@ -43,15 +43,15 @@ def test_an_issuance_is_credited_to_the_issuer_and_owned_by_it(memory, clock):
 
 def test_a_supply_needs_an_issuer(memory, clock):
     with pytest.raises(InvalidInput) as refused:
-        assets.create_asset(AssetSpec("XCP", supply=5), clock)
+        assets.create_asset(Asset("XCP", supply=5), clock)
     assert refused.value.field == "issuer"
     assert assets.list_assets() == []
 
 
-@pytest.mark.parametrize("clash", [AssetSpec("zrx"), AssetSpec("B", asset_id=1),
-                                   AssetSpec("C", token_address="0x" + "1" * 40)])
+@pytest.mark.parametrize("clash", [Asset("zrx"), Asset("B", asset_id=1),
+                                   Asset("C", token_address="0x" + "1" * 40)])
 def test_a_duplicate_name_id_or_token_is_refused(memory, clock, clash):
-    assets.create_asset(AssetSpec("ZRX", asset_id=1, token_address="0x" + "1" * 40, issuer="a", supply=3), clock)
+    assets.create_asset(Asset("ZRX", asset_id=1, token_address="0x" + "1" * 40, issuer="a", supply=3), clock)
     with pytest.raises(AlreadyExists):
         assets.create_asset(clash, clock)
     assert [a.name for a in assets.list_assets()] == ["ZRX"]

@@ -34,6 +34,7 @@ from chalicelib.ledger.stores.deposit_addresses import (
     DynamoDepositAddresses,
     MemoryDepositAddresses,
 )
+from chalicelib.ledger.stores.market_stats import DynamoMarketStats, MarketStatsStore, MemoryMarketStats
 from chalicelib.ledger.stores.markets import DynamoMarkets, MarketStore, MemoryMarkets
 from chalicelib.ledger.stores.memory import MemoryLedger
 from chalicelib.ledger.stores.pairs import DynamoPairs, MemoryPairs, PairStore
@@ -51,6 +52,7 @@ class Stores:
     pairs: PairStore
     deposit_addresses: DepositAddressStore
     counters: CounterStore
+    market_stats: MarketStatsStore
     new_tx: Callable[[], Any]
 
 
@@ -60,7 +62,7 @@ def dynamodb() -> Stores:
 
     return Stores("dynamodb", assets=DynamoAssets(), markets=DynamoMarkets(), balances=DynamoBalances(),
                   api_keys=DynamoApiKeys(), pairs=DynamoPairs(), deposit_addresses=DynamoDepositAddresses(),
-                  counters=DynamoCounters(), new_tx=store.Tx)
+                  counters=DynamoCounters(), market_stats=DynamoMarketStats(), new_tx=store.Tx)
 
 
 def in_memory() -> Stores:
@@ -69,7 +71,7 @@ def in_memory() -> Stores:
     return Stores("memory", assets=MemoryAssets(ledger), markets=MemoryMarkets(ledger),
                   balances=MemoryBalances(ledger), api_keys=MemoryApiKeys(ledger), pairs=MemoryPairs(ledger),
                   deposit_addresses=MemoryDepositAddresses(ledger), counters=MemoryCounters(ledger),
-                  new_tx=ledger.tx)
+                  market_stats=MemoryMarketStats(ledger), new_tx=ledger.tx)
 
 
 _active: Stores | None = None
@@ -120,6 +122,10 @@ def deposit_addresses() -> DepositAddressStore:
 
 def counters() -> CounterStore:
     return active().counters
+
+
+def market_stats() -> MarketStatsStore:
+    return active().market_stats
 
 
 def new_tx() -> Any:

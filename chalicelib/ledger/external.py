@@ -3,7 +3,8 @@
 Such a match is `pending` when it is made: the ledger-side amount stays locked, the
 external side is paid outside the ledger. An observed transfer (`POST /admin/deposits`
 with `match_id`) of at least what is owed completes it: the locked amount goes to the
-payer's counterparty, less the taker fee. At `match_expire_index` an unpaid match
+payer's counterparty, less the taker fee, and the match enters the market's 24 h figures
+(`market_data`: only completed trades count). At `match_expire_index` an unpaid match
 expires: both orders get back what the match took and re-open (unless they were
 cancelled or have expired meanwhile, in which case the escrow is returned).
 """
@@ -13,9 +14,10 @@ from __future__ import annotations
 import logging
 
 from chalicelib import settings
-from chalicelib.ledger import store
+from chalicelib.ledger import market_data, store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
+from chalicelib.ledger.markets import get_market
 from chalicelib.ledger.models import Deposit, OrderMatch
 from chalicelib.ledger.orders import book_key, get_order, status_index
 
@@ -54,12 +56,22 @@ def pay_match(deposit: Deposit, clock: Clock) -> str:
             tx.move(settings.fee_account(), match.forward_asset, available=fee)
     tx.update(match, actions=[OrderMatch.status.set("completed"), OrderMatch.pending_market.remove()],
               condition=OrderMatch.status == "pending")
+    _stage_day_stats(tx, match)
     tx.update(deposit, actions=[Deposit.status.set("credited"), Deposit.owner.set(f"match:{match.id}"),
                                 Deposit.processed_at.set(iso_utc(clock.now_us())), Deposit.pending_status.remove()],
               condition=Deposit.status == "new")
     tx.commit(f"pay:{match.id}", "settle", match.id, clock.now_us(), clock.block_index())
     log.info("match paid", extra={"match": match.id, "deposit": deposit.key})
     return "credited"
+
+
+def _stage_day_stats(tx: store.Tx, match: OrderMatch) -> None:
+    """The paid match enters its market's 24 h figures, in the hour it was matched (a
+    pending match is no trade until paid; one that expires unpaid never counts)."""
+    market = get_market(match.market)
+    trade = market_data.trade_of(market, match)
+    read = stores.market_stats().get(market.id, market_data.hour_of(trade.time_us))
+    stores.market_stats().stage_put(tx, market_data.add_trades(read, market.id, [trade]), read)
 
 
 def _reject(deposit: Deposit, reason: str, clock: Clock) -> str:

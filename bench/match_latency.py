@@ -360,6 +360,9 @@ def main() -> None:
         if settled:
             row(f"match_market that settled, ms (n={len(settled)})", [e["ms"] for e in settled])
             row("  fills per such match_market", [float(e["fills"]) for e in settled])
+        published = [e for e in events.get("publish batch", []) if "ms" in e]
+        if published:  # the realtime publisher shares the runner's process (one GIL) with the matcher
+            row(f"realtime publisher batch, ms (n={len(published)})", [e["ms"] for e in published])
         row(f"raw TransactWriteItems (2 Puts), ms (n={len(twi)})", twi)
         retries = sum(e["retries"] for e in events.get("market settled", []))
         print(f"\nsettling retries (a concurrent settle of the market won: StaleRead/AlreadyApplied): {retries}")

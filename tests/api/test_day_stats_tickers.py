@@ -188,8 +188,17 @@ def test_a_replayed_settlement_commit_is_refused_and_counts_nothing(client, zrx_
     from botocore.exceptions import ClientError
 
     from chalicelib.ledger import db
-    with pytest.raises(ClientError) as refused:  # the very same request, delivered again
+    # The very same request again: DynamoDB answers a repeated ClientRequestToken (botocore
+    # put one in) as the first time, without applying it again (moto refuses it instead).
+    try:
         db.client().transact_write_items(**settle_commit)
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "TransactionCanceledException"
+    assert bucket_now(ledger) == counted
+    # As a new request (another token): refused by the journal entry and the conditions.
+    fresh = {key: value for key, value in settle_commit.items() if key != "ClientRequestToken"}
+    with pytest.raises(ClientError) as refused:
+        db.client().transact_write_items(**fresh)
     assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
     assert bucket_now(ledger) == counted
     audit_ok()

@@ -28,6 +28,7 @@ from typing import Any
 from chalicelib.ledger.stores.api_keys import ApiKeyStore, DynamoApiKeys, MemoryApiKeys
 from chalicelib.ledger.stores.assets import AssetStore, DynamoAssets, MemoryAssets
 from chalicelib.ledger.stores.balances import BalanceStore, DynamoBalances, MemoryBalances
+from chalicelib.ledger.stores.connections import ConnectionStore, DynamoConnections, MemoryConnections
 from chalicelib.ledger.stores.conversions import ConversionStore, DynamoConversions, MemoryConversions
 from chalicelib.ledger.stores.counters import CounterStore, DynamoCounters, MemoryCounters
 from chalicelib.ledger.stores.deposit_addresses import (
@@ -36,6 +37,7 @@ from chalicelib.ledger.stores.deposit_addresses import (
     MemoryDepositAddresses,
 )
 from chalicelib.ledger.stores.deposits import DepositStore, DynamoDeposits, MemoryDeposits
+from chalicelib.ledger.stores.feeds import DynamoFeeds, FeedStore, MemoryFeeds
 from chalicelib.ledger.stores.heartbeats import DynamoHeartbeats, HeartbeatStore, MemoryHeartbeats
 from chalicelib.ledger.stores.journal import DynamoJournal, JournalStore, MemoryJournal
 from chalicelib.ledger.stores.markets import DynamoMarkets, MarketStore, MemoryMarkets
@@ -67,6 +69,9 @@ class Stores:
     nonces: NonceStore
     heartbeats: HeartbeatStore
     journal: JournalStore
+    # realtime: WebSocket connections and the publisher's feeds
+    connections: ConnectionStore
+    feeds: FeedStore
 
 
 @functools.cache
@@ -78,7 +83,8 @@ def dynamodb() -> Stores:
                   counters=DynamoCounters(), new_tx=store.Tx,
                   deposits=DynamoDeposits(), withdrawals=DynamoWithdrawals(), conversions=DynamoConversions(),
                   outbox=DynamoOutbox(), nonces=DynamoNonces(),
-                  heartbeats=DynamoHeartbeats(), journal=DynamoJournal())
+                  heartbeats=DynamoHeartbeats(), journal=DynamoJournal(),
+                  connections=DynamoConnections(), feeds=DynamoFeeds())
 
 
 def in_memory() -> Stores:
@@ -90,7 +96,8 @@ def in_memory() -> Stores:
                   new_tx=ledger.tx,
                   deposits=MemoryDeposits(ledger), withdrawals=MemoryWithdrawals(ledger),
                   conversions=MemoryConversions(ledger), outbox=MemoryOutbox(ledger), nonces=MemoryNonces(ledger),
-                  heartbeats=MemoryHeartbeats(ledger), journal=MemoryJournal(ledger))
+                  heartbeats=MemoryHeartbeats(ledger), journal=MemoryJournal(ledger),
+                  connections=MemoryConnections(ledger), feeds=MemoryFeeds(ledger))
 
 
 _active: Stores | None = None
@@ -173,3 +180,11 @@ def heartbeats() -> HeartbeatStore:
 
 def journal() -> JournalStore:
     return active().journal
+
+
+def connections() -> ConnectionStore:
+    return active().connections
+
+
+def feeds() -> FeedStore:
+    return active().feeds

@@ -28,16 +28,25 @@ from typing import Any
 from chalicelib.ledger.stores.api_keys import ApiKeyStore, DynamoApiKeys, MemoryApiKeys
 from chalicelib.ledger.stores.assets import AssetStore, DynamoAssets, MemoryAssets
 from chalicelib.ledger.stores.balances import BalanceStore, DynamoBalances, MemoryBalances
+from chalicelib.ledger.stores.connections import ConnectionStore, DynamoConnections, MemoryConnections
+from chalicelib.ledger.stores.conversions import ConversionStore, DynamoConversions, MemoryConversions
 from chalicelib.ledger.stores.counters import CounterStore, DynamoCounters, MemoryCounters
 from chalicelib.ledger.stores.deposit_addresses import (
     DepositAddressStore,
     DynamoDepositAddresses,
     MemoryDepositAddresses,
 )
+from chalicelib.ledger.stores.deposits import DepositStore, DynamoDeposits, MemoryDeposits
+from chalicelib.ledger.stores.feeds import DynamoFeeds, FeedStore, MemoryFeeds
+from chalicelib.ledger.stores.heartbeats import DynamoHeartbeats, HeartbeatStore, MemoryHeartbeats
+from chalicelib.ledger.stores.journal import DynamoJournal, JournalStore, MemoryJournal
 from chalicelib.ledger.stores.market_stats import DynamoMarketStats, MarketStatsStore, MemoryMarketStats
 from chalicelib.ledger.stores.markets import DynamoMarkets, MarketStore, MemoryMarkets
 from chalicelib.ledger.stores.memory import MemoryLedger
+from chalicelib.ledger.stores.nonces import DynamoNonces, MemoryNonces, NonceStore
+from chalicelib.ledger.stores.outbox import DynamoOutbox, MemoryOutbox, OutboxStore
 from chalicelib.ledger.stores.pairs import DynamoPairs, MemoryPairs, PairStore
+from chalicelib.ledger.stores.withdrawals import DynamoWithdrawals, MemoryWithdrawals, WithdrawalStore
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,17 @@ class Stores:
     counters: CounterStore
     market_stats: MarketStatsStore
     new_tx: Callable[[], Any]
+    # the lifecycle records: incoming and outgoing transfers
+    deposits: DepositStore
+    withdrawals: WithdrawalStore
+    conversions: ConversionStore
+    outbox: OutboxStore
+    nonces: NonceStore
+    heartbeats: HeartbeatStore
+    journal: JournalStore
+    # realtime: WebSocket connections and the publisher's feeds
+    connections: ConnectionStore
+    feeds: FeedStore
 
 
 @functools.cache
@@ -62,7 +82,11 @@ def dynamodb() -> Stores:
 
     return Stores("dynamodb", assets=DynamoAssets(), markets=DynamoMarkets(), balances=DynamoBalances(),
                   api_keys=DynamoApiKeys(), pairs=DynamoPairs(), deposit_addresses=DynamoDepositAddresses(),
-                  counters=DynamoCounters(), market_stats=DynamoMarketStats(), new_tx=store.Tx)
+                  counters=DynamoCounters(), market_stats=DynamoMarketStats(), new_tx=store.Tx,
+                  deposits=DynamoDeposits(), withdrawals=DynamoWithdrawals(), conversions=DynamoConversions(),
+                  outbox=DynamoOutbox(), nonces=DynamoNonces(),
+                  heartbeats=DynamoHeartbeats(), journal=DynamoJournal(),
+                  connections=DynamoConnections(), feeds=DynamoFeeds())
 
 
 def in_memory() -> Stores:
@@ -71,7 +95,11 @@ def in_memory() -> Stores:
     return Stores("memory", assets=MemoryAssets(ledger), markets=MemoryMarkets(ledger),
                   balances=MemoryBalances(ledger), api_keys=MemoryApiKeys(ledger), pairs=MemoryPairs(ledger),
                   deposit_addresses=MemoryDepositAddresses(ledger), counters=MemoryCounters(ledger),
-                  market_stats=MemoryMarketStats(ledger), new_tx=ledger.tx)
+                  market_stats=MemoryMarketStats(ledger), new_tx=ledger.tx,
+                  deposits=MemoryDeposits(ledger), withdrawals=MemoryWithdrawals(ledger),
+                  conversions=MemoryConversions(ledger), outbox=MemoryOutbox(ledger), nonces=MemoryNonces(ledger),
+                  heartbeats=MemoryHeartbeats(ledger), journal=MemoryJournal(ledger),
+                  connections=MemoryConnections(ledger), feeds=MemoryFeeds(ledger))
 
 
 _active: Stores | None = None
@@ -130,3 +158,39 @@ def market_stats() -> MarketStatsStore:
 
 def new_tx() -> Any:
     return active().new_tx()
+
+
+def deposits() -> DepositStore:
+    return active().deposits
+
+
+def withdrawals() -> WithdrawalStore:
+    return active().withdrawals
+
+
+def conversions() -> ConversionStore:
+    return active().conversions
+
+
+def outbox() -> OutboxStore:
+    return active().outbox
+
+
+def nonces() -> NonceStore:
+    return active().nonces
+
+
+def heartbeats() -> HeartbeatStore:
+    return active().heartbeats
+
+
+def journal() -> JournalStore:
+    return active().journal
+
+
+def connections() -> ConnectionStore:
+    return active().connections
+
+
+def feeds() -> FeedStore:
+    return active().feeds

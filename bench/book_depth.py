@@ -68,8 +68,10 @@ def ask(i: int, maker: str, tx_index: int):
 
     give, get = 1000, 1000 + i  # 1 ZRX at 1.000 + i/1000 WETH (in base units of 3 decimals)
     tx_hash = f"{tx_index:064x}"
-    return BookEntry(MARKET, tx_hash, tx_index, maker, "sell", "ZRX", give, give, "WETH", get, get,
-                     4_000_000_000, book_key("sell", give, get, tx_index, tx_hash), block_index=1, expiration=8064)
+    return BookEntry(tx_hash=tx_hash, tx_index=tx_index, source=maker, give_asset="ZRX", give_quantity=give,
+                     give_remaining=give, get_asset="WETH", get_quantity=get, get_remaining=get, market=MARKET,
+                     side="sell", expires_at=4_000_000_000, book_key=book_key("sell", give, get, tx_index, tx_hash),
+                     block_index=1, expiration=8064)
 
 
 def bid(i: int, maker: str, tx_index: int):
@@ -77,8 +79,10 @@ def bid(i: int, maker: str, tx_index: int):
 
     give, get = 990 - i % 900, 1000  # 1 ZRX at 0.990 - ... WETH
     tx_hash = f"{tx_index:064x}"
-    return BookEntry(MARKET, tx_hash, tx_index, maker, "buy", "WETH", give, give, "ZRX", get, get,
-                     4_000_000_000, book_key("buy", give, get, tx_index, tx_hash), block_index=1, expiration=8064)
+    return BookEntry(tx_hash=tx_hash, tx_index=tx_index, source=maker, give_asset="WETH", give_quantity=give,
+                     give_remaining=give, get_asset="ZRX", get_quantity=get, get_remaining=get, market=MARKET,
+                     side="buy", expires_at=4_000_000_000, book_key=book_key("buy", give, get, tx_index, tx_hash),
+                     block_index=1, expiration=8064)
 
 
 def build(depth: int, clock) -> None:
@@ -136,7 +140,7 @@ def scratch_copy(items: list[dict], trial: int) -> list[dict]:
 def settle_trials(depth: int, clock) -> dict:
     from chalicelib.ledger import db, orders, settlement
     from chalicelib.ledger.models import Market, Order
-    from chalicelib.ledger.stores import orders as order_store
+    from chalicelib.ledger.stores.orders import _NAMES, _PROJECTION
 
     client = db.client()
     times, items, trips, capacity, tx_items = [], [], [], [], []
@@ -170,7 +174,7 @@ def settle_trials(depth: int, clock) -> dict:
         started = time.perf_counter()
         client.query(TableName=Order.Meta.table_name, IndexName="book", ConsistentRead=True, Limit=4,
                      KeyConditionExpression="#a0 = :m AND begins_with(#a15, :s)",
-                     ProjectionExpression=order_store._PROJECTION, ExpressionAttributeNames=order_store._NAMES,
+                     ProjectionExpression=_PROJECTION, ExpressionAttributeNames=_NAMES,
                      ExpressionAttributeValues={":m": {"S": MARKET}, ":s": {"S": "S#"}})
         query.append(time.perf_counter() - started)
         replay = scratch_copy(written[-1], trial)

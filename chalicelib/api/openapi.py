@@ -6,7 +6,8 @@ Generated from the code:
 - summaries: the first line of each view's docstring (else its name);
 - request bodies: the views' pydantic models (`model_json_schema()`);
 - enums and filter names: the constants the views use (`orders.STATUSES`, `DEPOSIT_FILTERS`, ...);
-- the admin and Counterparty row shapes: the render functions' keys typed by the PynamoDB models.
+- the admin and Counterparty row shapes: the render functions' keys typed by the stores' domain
+  dataclasses (their type hints), or by a PynamoDB model for a table no store covers yet.
 
 Hand-written (small tables below, each checked by tests/api/test_openapi.py): which dialect
 a view module is (tag, error body, security), the query parameters docs/ documents, the
@@ -15,8 +16,11 @@ other response shapes. Imported only when `/openapi.json` or `/docs` is requeste
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
+import types
+import typing
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,6 +28,13 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute
 
 from chalicelib.api import admin, coinbtr_trading, coinbtr_wallet, converter, counterparty, relayer, render
 from chalicelib.ledger import conversions, deposits, models, orders, withdrawals
+from chalicelib.ledger.stores.api_keys import ApiKey
+from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.balances import Balance
+from chalicelib.ledger.stores.markets import Market
+from chalicelib.ledger.stores.matches import Match
+from chalicelib.ledger.stores.orders import Order
+from chalicelib.ledger.stores.pairs import CoinPair
 
 ASSETS = "docs/assets"  # Swagger UI from the pinned swagger-ui-bundle-v2 package, served by api/docs.py
 
@@ -98,10 +109,39 @@ def _attribute_type(attribute) -> dict:
     return schema
 
 
-def row_schema(model, fields, **overrides: str) -> dict:
-    """A row whose fields are `model`'s attributes (types from the model), plus `overrides`."""
-    attributes = model.get_attributes()
-    properties = {f: t(overrides[f]) if f in overrides else _attribute_type(attributes[f]) for f in fields}
+def _hint_type(hint) -> dict:
+    """The JSON schema of a dataclass field's type hint (`X | None` nullable)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        inner = [a for a in args if a is not type(None)]
+        schema = _hint_type(inner[0]) if len(inner) == 1 else {}
+        if schema and type(None) in args:
+            schema["type"] = [schema["type"], "null"]
+        return schema
+    if hint is bool:
+        return {"type": "boolean"}
+    if hint is int:
+        return {"type": "integer"}
+    if hint is str:
+        return {"type": "string"}
+    if typing.get_origin(hint) in (tuple, list, set, frozenset):
+        return {"type": "array", "items": {"type": "string"}}
+    return {}
+
+
+def _field_types(source) -> dict[str, dict]:
+    """Field name -> JSON schema, of a domain dataclass or of a PynamoDB model."""
+    if dataclasses.is_dataclass(source):
+        hints = typing.get_type_hints(source)
+        return {f.name: _hint_type(hints[f.name]) for f in dataclasses.fields(source)}
+    return {name: _attribute_type(attribute) for name, attribute in source.get_attributes().items()}
+
+
+def row_schema(source, fields, **overrides: str) -> dict:
+    """A row whose fields are `source`'s (a domain dataclass or a PynamoDB model; types from
+    it), plus `overrides`."""
+    known = _field_types(source)
+    properties = {f: t(overrides[f]) if f in overrides else known[f] for f in fields}
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
@@ -144,17 +184,17 @@ def response_schemas() -> dict[str, dict]:
                 "reason": {"type": "string"},
                 "validationErrors": {"type": "array", "items": obj("field code:i reason")}}}}},
         # admin
-        "Asset": row_schema(models.Asset, keys(render.asset_row)),
-        "Market": row_schema(models.Market, keys(render.market_row)),
-        "Pair": row_schema(models.CoinPair, keys(render.pair_row)),
+        "Asset": row_schema(Asset, keys(render.asset_row)),
+        "Market": row_schema(Market, keys(render.market_row)),
+        "Pair": row_schema(CoinPair, keys(render.pair_row)),
         "Deposit": row_schema(models.Deposit, keys(render.deposit_row), amount="s"),
         "ApiKeyCreated": obj("key id account scopes:[s] label:s?"),
-        "ApiKeyRow": row_schema(models.ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
-        "ApiKeyRotated": {**row_schema(models.ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
+        "ApiKeyRow": row_schema(ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
+        "ApiKeyRotated": {**row_schema(ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
                           "properties": {"key": t("s"), **row_schema(
-                              models.ApiKey, keys(render.api_key_row), id="s", key_hash="s")["properties"]}},
-        "Balance": row_schema(models.Balance, keys(render.balance_row), frozen="b"),
-        "Order": row_schema(models.Order, keys(render.order_row)),
+                              ApiKey, keys(render.api_key_row), id="s", key_hash="s")["properties"]}},
+        "Balance": row_schema(Balance, keys(render.balance_row), frozen="b"),
+        "Order": row_schema(Order, keys(render.order_row)),
         "Withdrawal": row_schema(models.Withdrawal, keys(render.withdrawal_row)),
         "Conversion": row_schema(models.Conversion, keys(render.conversion_row)),
         "Transfer": row_schema(models.OutboxTransfer, keys(render.transfer_row)),
@@ -166,9 +206,9 @@ def response_schemas() -> dict[str, dict]:
            for name in ("Order", "Withdrawal", "Conversion", "Transfer", "Action")},
         # Counterparty
         "CpBalance": obj("address asset quantity:i quantity_normalized"),
-        "CpAsset": row_schema(models.Asset, keys(counterparty.asset_info), asset="s", divisible="b"),
-        "CpOrder": with_normalized(row_schema(models.Order, counterparty.ORDER_FIELDS), counterparty.ORDER_NORMALIZED),
-        "CpMatch": with_normalized(row_schema(models.OrderMatch, counterparty.MATCH_FIELDS),
+        "CpAsset": row_schema(Asset, keys(counterparty.asset_info), asset="s", divisible="b"),
+        "CpOrder": with_normalized(row_schema(Order, counterparty.ORDER_FIELDS), counterparty.ORDER_NORMALIZED),
+        "CpMatch": with_normalized(row_schema(Match, counterparty.MATCH_FIELDS),
                                    counterparty.MATCH_NORMALIZED),
         # algod
         "AlgodAssetHolding": {"type": "object", "required": ["round"], "properties": {

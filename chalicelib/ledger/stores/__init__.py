@@ -12,8 +12,8 @@ transaction with their journal entry: `new_tx()` gives the active backend's (`st
 on DynamoDB, `MemoryTx` in memory), and stores add their writes to it
 (`markets().stage_advance(tx, ...)`).
 
-`stores.markets` is the accessor function, not the module: import a store's types from
-its module (`from chalicelib.ledger.stores.markets import Market`). Every store module is
+`stores.markets` is the accessor function, not the module (and so for `orders`, `matches`):
+import a store's names from its module (`from chalicelib.ledger.stores.markets import Market`). Every store module is
 imported below, before the accessors are defined, so none is rebound by a later import.
 """
 
@@ -35,7 +35,9 @@ from chalicelib.ledger.stores.deposit_addresses import (
     MemoryDepositAddresses,
 )
 from chalicelib.ledger.stores.markets import DynamoMarkets, MarketStore, MemoryMarkets
+from chalicelib.ledger.stores.matches import DynamoMatches, MatchStore, MemoryMatches
 from chalicelib.ledger.stores.memory import MemoryLedger
+from chalicelib.ledger.stores.orders import DynamoOrders, MemoryOrders, OrderStore
 from chalicelib.ledger.stores.pairs import DynamoPairs, MemoryPairs, PairStore
 
 
@@ -51,6 +53,8 @@ class Stores:
     pairs: PairStore
     deposit_addresses: DepositAddressStore
     counters: CounterStore
+    orders: OrderStore
+    matches: MatchStore
     new_tx: Callable[[], Any]
 
 
@@ -60,7 +64,7 @@ def dynamodb() -> Stores:
 
     return Stores("dynamodb", assets=DynamoAssets(), markets=DynamoMarkets(), balances=DynamoBalances(),
                   api_keys=DynamoApiKeys(), pairs=DynamoPairs(), deposit_addresses=DynamoDepositAddresses(),
-                  counters=DynamoCounters(), new_tx=store.Tx)
+                  counters=DynamoCounters(), orders=DynamoOrders(), matches=DynamoMatches(), new_tx=store.Tx)
 
 
 def in_memory() -> Stores:
@@ -69,7 +73,7 @@ def in_memory() -> Stores:
     return Stores("memory", assets=MemoryAssets(ledger), markets=MemoryMarkets(ledger),
                   balances=MemoryBalances(ledger), api_keys=MemoryApiKeys(ledger), pairs=MemoryPairs(ledger),
                   deposit_addresses=MemoryDepositAddresses(ledger), counters=MemoryCounters(ledger),
-                  new_tx=ledger.tx)
+                  orders=MemoryOrders(ledger), matches=MemoryMatches(ledger), new_tx=ledger.tx)
 
 
 _active: Stores | None = None
@@ -120,6 +124,14 @@ def deposit_addresses() -> DepositAddressStore:
 
 def counters() -> CounterStore:
     return active().counters
+
+
+def orders() -> OrderStore:
+    return active().orders
+
+
+def matches() -> MatchStore:
+    return active().matches
 
 
 def new_tx() -> Any:

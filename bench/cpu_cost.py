@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _summary  # noqa: E402
 from _moto import MARKET, ROOT, body, build_world, support, token  # noqa: E402  (sets the environment first)
 
 GB_SECOND_USD = 0.0000166667
@@ -198,8 +199,9 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def cost_lines(api_ms: float, match_ms: float, memory: dict[str, int]) -> list[str]:
-    lines = []
+def cost_lines(api_ms: float, match_ms: float, memory: dict[str, int]) -> tuple[list[str], dict[str, float]]:
+    """The printed lines, and the dollars per million orders of each model."""
+    lines, totals = [], {}
     for model, scale in (("full core", lambda mb: 1.0), ("Lambda share", lambda mb: max(1.0, FULL_VCPU_MB / mb))):
         api_s = api_ms / 1000 * scale(memory["api_handler"])
         match_s = match_ms / 1000 * scale(memory["match_orders"])
@@ -211,10 +213,11 @@ def cost_lines(api_ms: float, match_ms: float, memory: dict[str, int]) -> list[s
             f"  {model:<12}: API {api_s * 1000:7.2f} ms billed x 1M = {api_gbs:9,.0f} GB-s = ${api_usd:7.2f} "
             f"(of which requests $0.20) | matcher {match_s * 1000:7.2f} ms x 1M = {match_gbs:9,.0f} GB-s = "
             f"${match_usd:7.2f} | total ${api_usd + match_usd:7.2f} per million orders")
-    return lines
+        totals[model] = api_usd + match_usd
+    return lines, totals
 
 
-def report(name: str, results: dict, memory: dict[str, int]) -> None:
+def report(name: str, results: dict, memory: dict[str, int], summary: bool) -> None:
     placement = results["placement"]
     print(f"\n## {name}")
     print(f"placement (CoinBTR buylimit, {len(placement['cpu'])} warm calls): "
@@ -235,8 +238,15 @@ def report(name: str, results: dict, memory: dict[str, int]) -> None:
     if settle_one is not None:
         print(f"cost per million orders (API {memory['api_handler']} MB, matcher {memory['match_orders']} MB; "
               f"CPU only, DynamoDB waits excluded):")
-        for line in cost_lines(median(placement["cpu"]), settle_one, memory):
+        lines, totals = cost_lines(median(placement["cpu"]), settle_one, memory)
+        for line in lines:
             print(line)
+        if summary:
+            _summary.record("cpu_cost", "CPU per placement (API handler, DynamoDB Local)",
+                            f"{median(placement['cpu']):.2f} ms")
+            _summary.record("cpu_cost", "CPU per one-fill settlement (stream handler)", f"{settle_one:.2f} ms")
+            _summary.record("cpu_cost", "Lambda $ per million orders (CPU only)",
+                            f"${totals['full core']:.2f} full core, ${totals['Lambda share']:.2f} Lambda share")
 
 
 def main() -> None:
@@ -246,7 +256,7 @@ def main() -> None:
         if results is not None:
             title = ("DynamoDB Local (its CPU is another process's)" if sys.argv[1] == "ddblocal"
                      else "in-process moto, moto's own CPU subtracted (cross-check)")
-            report(title, results, memory_sizes())
+            report(title, results, memory_sizes(), summary=sys.argv[1] == "ddblocal")
         return
     started = time.perf_counter()
     print("# cpu_cost: CPU per operation, database time excluded, and its Lambda cost")

@@ -12,6 +12,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import _summary  # noqa: E402
+
 DEPTHS = (20, 2_000)
 
 
@@ -30,8 +35,13 @@ def main() -> int:
         ratio = p50[high] / p50[low]
         print(f"p50 match latency: {p50[low]:.1f} ms at {low} resting, {p50[high]:.1f} ms at {high:,} resting: "
               f"{ratio:.2f}x (target <= 1.3x: {'met' if ratio <= 1.3 else 'NOT met'})")
+        _summary.record("latency_depth", f"end-to-end match latency p50 at {high:,} resting",
+                        f"{p50[high]:.1f} ms", f"p50 at {low} resting {p50[low]:.1f} ms", ratio, "<= 1.3x",
+                        ratio <= 1.3)
         return 0
     print("a run failed: no ratio")
+    _summary.record("latency_depth", "end-to-end match latency p50, 2,000 vs 20 resting", "a run failed",
+                    target="<= 1.3x", met=False)
     return 1
 
 

@@ -32,6 +32,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from match_latency import ADMIN_TOKEN, Stack, call_json, percentile  # noqa: E402
 
+from bench import _summary  # noqa: E402
+
+# The same load on the code before issue 11 (stop 7's landed code, 8 clients, 3 markets, 30 s;
+# recorded in bench/README.md, not measured by this run): the "before" of the summary.
+BEFORE = {"orders/s": 28.6, "place": (155.2, 388.2), "cancel": (190.7, 512.5)}
 QUOTE = "LOADQ"
 FUNDS = "1000000"  # of each asset, per account
 SETTLE_WAIT = 20.0  # seconds the stream matcher gets to finish before the crossed-book check
@@ -177,6 +182,21 @@ def report(stats: Stats, seconds: float, fills: int) -> bool:
     return any_5xx
 
 
+def summarise(stats: Stats, seconds: float, args, audit_ok: bool, crossed: dict, any_5xx: bool) -> None:
+    shape = f"{args.clients} clients, {args.markets} markets, {args.seconds:g} s"
+    _summary.record("load", f"orders/s ({shape})", f"{stats.placed / seconds:.1f}",
+                    f"before: {BEFORE['orders/s']} (recorded, not this run)")
+    for operation in ("place", "cancel"):
+        values = stats.latency.get(operation)
+        if values:
+            p50, p99 = BEFORE[operation]
+            _summary.record("load", f"{operation} p50 / p99 ms", f"{percentile(values, 50) * 1000:.1f} / "
+                            f"{percentile(values, 99) * 1000:.1f}", f"before: {p50} / {p99} (recorded)")
+    _summary.record("load", "audit, crossed books, 5xx after the load",
+                    f"{'OK' if audit_ok else 'FAILED'}, {len(crossed)} crossed, {'5xx' if any_5xx else 'no 5xx'}",
+                    target="audit OK, none crossed, no 5xx", met=audit_ok and not crossed and not any_5xx)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running stack (loopback only); default: start one")
@@ -235,6 +255,7 @@ def main() -> int:
         print(f"5xx (or no answer): {'YES' if any_5xx else 'none'}")
         print("(limit prices 0.95-1.05, amounts 1-5 coins, 35% of requests cancel a random own order: "
               "a 400 there is an order already filled)")
+        summarise(stats, elapsed, args, result.ok, crossed, any_5xx)
     finally:
         if stack is not None:
             stack.stop()

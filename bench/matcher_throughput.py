@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pyorderbook  # noqa: E402
 
+from bench import _summary  # noqa: E402
 from chalicelib.ledger.matching import BookOrder, MatchResult, match_orders  # noqa: E402
 
 ORDERS = 100_000
@@ -178,6 +179,10 @@ def main() -> int:
     problems = check(flow, ours_orders, result, blotters)
     print("consistency: " + ("same trades as pyorderbook, exact integers at the maker's price, conservation holds"
                              if not problems else "; ".join(problems[:5])))
+    ratio = median("pob") / median("ours")
+    _summary.record("matcher_throughput", f"match_orders, {ORDERS:,} orders (CPU median)",
+                    f"{ORDERS / median('ours'):,.0f} orders/s", f"pyorderbook {ORDERS / median('pob'):,.0f} orders/s",
+                    ratio, ">= 1.2x, exact results", ratio >= 1.2 and not problems)
     return 1 if problems else 0
 
 

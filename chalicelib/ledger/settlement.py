@@ -36,7 +36,7 @@ from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import fee_rate, get_market
-from chalicelib.ledger.matching import BookOrder, Fill, MatchResult, crosses, match_orders
+from chalicelib.ledger.matching import Fill, MatchResult, crosses, match_orders
 from chalicelib.ledger.stores.markets import Market
 from chalicelib.ledger.stores.matches import Match, match_id
 from chalicelib.ledger.stores.orders import SIDES, BookEntry, OrderStore, price_bound
@@ -134,11 +134,6 @@ def read_open_orders(market: str, clock: Clock) -> list[BookEntry]:
             page = book.side(market, letter, limit=PAGE, after=found[-1].book_key)
             found += page.entries
     return _live(found, clock.now())
-
-
-def to_book_order(order: BookOrder) -> BookOrder:
-    """What the matcher takes: a `BookEntry` or an `Order` is one already."""
-    return order
 
 
 # -- settling -----------------------------------------------------------------------------

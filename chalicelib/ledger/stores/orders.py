@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -79,7 +79,8 @@ class Order(BookEntry):
     status: str = "open"  # open | filled | cancelled | expired
     open_expires_at: int | None = None  # present only while open: the expiry index
     dialect: str = "counterparty"
-    signed_order: Mapping[str, str] | None = None  # 0x: the whole signed order as submitted
+    # 0x: the whole signed order as submitted (a dict: left out of the hash, so an Order hashes)
+    signed_order: Mapping[str, str] | None = field(default=None, hash=False)
     created_us: int = 0
     updated_us: int = 0
 

@@ -23,7 +23,9 @@ Queries, write units of its commit, as DynamoDB Local reports them with
 ReturnConsumedCapacity), the commit's item count, the medians of both times and the median
 of the paired ratios with its interquartile range. The asks a trial took are written again
 after it, so every trial sees the same book. Targets (issue 11): <= 1.5x the floor at every
-depth; the ratio at 10,000 within 10 % of the ratio at 10.
+depth; the ratio at 10,000 within 10 % of the ratio at 10, printed with a 95 % bootstrap
+interval (whole rounds resampled): on a loaded shared machine single trials scatter by
++-30 %, and the interval says whether the run could resolve 10 % at all.
 
 Placement: `orders.place_order` (warm caches) beside one consistent GetItem + one
 TransactWriteItems of the same items on fresh keys, paired and alternated the same way;
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import copy
 import itertools
+import random
 import re
 import statistics
 import sys
@@ -62,6 +65,8 @@ MAKERS = 10
 WRITERS = 8  # BatchWriteItem threads building the books
 CHUNK = 250  # orders per writer task (BatchWriteItem calls of 25)
 QUOTE = "WETH"
+BOOTSTRAP = 2000  # resamples for the drift's interval
+SEED = 11
 
 
 def market_of(depth: int) -> str:
@@ -251,18 +256,36 @@ class Depth:
         # the asks it took, again (same prices, later arrival)
         settlement.book.add([ask(self.market, i, f"maker{i % MAKERS}", next(self.next_index)) for i in range(CROSSED)])
 
+    def ratios(self) -> list[float]:
+        """match_market / floor of each kept trial, in round order."""
+        return [r["ms"] / sum(r["floor"].values()) for r in self.rows]
+
     def summary(self) -> dict:
         def med(key):
             return statistics.median(r[key] for r in self.rows)
 
         floors = [sum(r["floor"].values()) for r in self.rows]
-        ratios = sorted(r["ms"] / f for r, f in zip(self.rows, floors, strict=True))
+        ratios = sorted(self.ratios())
         quartiles = statistics.quantiles(ratios, n=4)
-        return {"ms": med("ms"), "floor": statistics.median(floors),
+        tenth = statistics.quantiles([r["ms"] for r in self.rows], n=10)[0] / statistics.quantiles(floors, n=10)[0]
+        return {"ms": med("ms"), "floor": statistics.median(floors), "tenth": tenth,
                 "parts": {k: statistics.median(r["floor"][k] for r in self.rows) for k in ("get", "query", "twi")},
                 "ratio": statistics.median(ratios), "q1": quartiles[0], "q3": quartiles[2],
                 "items": med("items"), "trips": med("trips"), "rcu": med("rcu"), "wcu": med("wcu"),
                 "tx_items": med("tx_items"), "n": len(self.rows)}
+
+
+def drift_interval(low: list[float], high: list[float]) -> tuple[float, float]:
+    """95 % bootstrap interval of median(high) / median(low) - 1, resampling whole rounds (a
+    round holds one trial per depth, made within a second or so of each other)."""
+    rng = random.Random(SEED)
+    n = len(low)
+    drifts = []
+    for _ in range(BOOTSTRAP):
+        picks = [rng.randrange(n) for _ in range(n)]
+        drifts.append(statistics.median(high[i] for i in picks) / statistics.median(low[i] for i in picks) - 1)
+    cuts = statistics.quantiles(drifts, n=40)  # 2.5 % steps
+    return cuts[0], cuts[-1]
 
 
 def placement_trials(client, clock, market: str, base: str, count: int) -> dict:
@@ -353,9 +376,17 @@ def main() -> None:
     worst = max(s["ratio"] for s in results.values())
     low, high = depths[0], depths[-1]
     drift = results[high]["ratio"] / results[low]["ratio"] - 1
+    by_depth = {d.depth: d for d in trials}
+    drift_low, drift_high = drift_interval(by_depth[low].ratios(), by_depth[high].ratios())
+    print("ratio of the 10th percentiles (the least disturbed trials; for reference, not the target): "
+          + ", ".join(f"{d:,}: {s['tenth']:.2f}x" for d, s in results.items()))
     print(f"target <= 1.5x the floor at every depth: {'met' if worst <= 1.5 else 'NOT met'} (worst {worst:.2f}x)")
+    resolved = drift_high - drift_low < 0.20
     print(f"target ratio at {high:,} within 10 % of the ratio at {low}: "
-          f"{'met' if abs(drift) <= 0.10 else 'NOT met'} ({drift:+.1%})")
+          f"{'met' if abs(drift) <= 0.10 else 'NOT met'} ({drift:+.1%}; 95 % bootstrap interval "
+          f"{drift_low:+.1%} to {drift_high:+.1%}" + ("" if resolved else
+                                                     ": wider than the target's band, so at this load the "
+                                                     "measurement cannot resolve 10 %") + ")")
     p = placement
     print(f"placement (orders.place_order, warm, {p['n']} paired trials): {p['ms']:.1f} ms beside GetItem + the same "
           f"TransactWriteItems {p['floor']:.1f} ms: {p['ratio']:.2f}x [{p['q1']:.2f}-{p['q3']:.2f}] "
@@ -365,7 +396,8 @@ def main() -> None:
         _summary.record("book_depth", f"match_market at {depth:,} resting ({s['items']:g} items read, "
                         f"{s['trips']:g} round trips)", f"{s['ms']:.1f} ms", f"floor {s['floor']:.1f} ms",
                         s["ratio"], "<= 1.5x", s["ratio"] <= 1.5)
-    _summary.record("book_depth", f"ratio at {high:,} vs ratio at {low}", f"{results[high]['ratio']:.2f}x",
+    _summary.record("book_depth", f"ratio at {high:,} vs ratio at {low} (drift 95 % interval {drift_low:+.0%} to "
+                    f"{drift_high:+.0%})", f"{results[high]['ratio']:.2f}x",
                     f"{results[low]['ratio']:.2f}x", 1 + drift, "within 10 %", abs(drift) <= 0.10)
     _summary.record("book_depth", "placement (orders.place_order)", f"{p['ms']:.1f} ms",
                     f"GetItem + TransactWriteItems {p['floor']:.1f} ms", p["ratio"], "<= 1.3x", p["ratio"] <= 1.3)

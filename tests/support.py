@@ -81,10 +81,19 @@ NO_DYNAMODB_LOCAL = (
 )
 
 
+_ports_given: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on now, never one this process handed out before (a stack
+    takes three at once and binds them later: the OS may offer a just-released one again)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 _prefixes = itertools.count()
@@ -106,7 +115,10 @@ def dynamodb_local_ledger(endpoint: str, clock: FixedClock, fresh: bool = True) 
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
     if fresh or endpoint not in _reused_prefix:
         prefix = f"it{os.getpid()}x{next(_prefixes)}"
-        ensure_tables(client, prefix=prefix)
+        # No TTL: the test's clock is not the wall clock, and DynamoDB Local deletes items
+        # (nonces, connections, feed markers) expired by the wall clock within ~10 s, in the
+        # middle of a test. The code never relies on TTL deletion (it checks expiry itself).
+        ensure_tables(client, prefix=prefix, ttl=False)
         if not fresh:
             _reused_prefix[endpoint] = prefix
     else:

@@ -17,8 +17,8 @@ from chalicelib import settings
 from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
-from chalicelib.ledger.models import Deposit
 from chalicelib.ledger.orders import get_order
+from chalicelib.ledger.stores.deposits import Deposit
 from chalicelib.ledger.stores.matches import Match
 from chalicelib.ledger.stores.orders import Order, closed, reopened
 
@@ -44,7 +44,8 @@ def pay_match(deposit: Deposit, clock: Clock) -> str:
         return _reject(deposit, f"order match {match.id} is paid in {asset}, not {deposit.coin}", clock)
     if deposit.quantity < quantity:
         return _reject(deposit, f"order match {match.id} needs {quantity}, got {deposit.quantity}", clock)
-    tx = store.Tx()
+    now_us = clock.now_us()  # one instant for the whole operation
+    tx = stores.new_tx()
     if asset == match.forward_asset:  # tx0 paid outside; tx1's escrow goes to tx0
         tx.move(match.tx1_address, match.backward_asset, locked=-match.backward_quantity)
         tx.move(match.tx0_address, match.backward_asset, available=match.backward_quantity)
@@ -55,10 +56,10 @@ def pay_match(deposit: Deposit, clock: Clock) -> str:
         if fee:
             tx.move(settings.fee_account(), match.forward_asset, available=fee)
     stores.matches().stage_settle(tx, match, "completed")
-    tx.update(deposit, actions=[Deposit.status.set("credited"), Deposit.owner.set(f"match:{match.id}"),
-                                Deposit.processed_at.set(iso_utc(clock.now_us())), Deposit.pending_status.remove()],
-              condition=Deposit.status == "new")
-    tx.commit(f"pay:{match.id}", "settle", match.id, clock.now_us(), clock.block_index())
+    stores.deposits().stage_change(tx, deposit.key, "new", {
+        "status": "credited", "owner": f"match:{match.id}", "processed_at": iso_utc(now_us),
+        "pending_status": None})
+    tx.commit(f"pay:{match.id}", "settle", match.id, now_us, clock.block_at(now_us / 1_000_000))
     log.info("match paid", extra={"match": match.id, "deposit": deposit.key})
     return "credited"
 

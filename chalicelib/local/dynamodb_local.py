@@ -97,7 +97,7 @@ class LocalDatabase:
         root: Path | str | None = None,
         java_cmd: str = "java",
         log_path: Path | str | None = None,
-        start_timeout: float = 30.0,
+        start_timeout: float = 120.0,  # the JVM on a loaded 2-core machine: slow, not dead
         stop_grace: float = 10.0,
         allow_fallback: bool = True,
         in_memory: bool = False,

@@ -52,8 +52,10 @@ def create_table_request(properties: dict[str, Any], prefix: str | None = None) 
     return request
 
 
-def ensure_tables(client, prefix: str | None = None) -> list[str]:
-    """Create every missing table (and its TTL); returns the names created."""
+def ensure_tables(client, prefix: str | None = None, ttl: bool = True) -> list[str]:
+    """Create every missing table (and its TTL unless `ttl` is False: tests on DynamoDB Local
+    whose clock is not the wall clock, where items expired by the wall clock vanish within
+    ~10 s); returns the names created."""
     existing: set[str] = set()
     for page in client.get_paginator("list_tables").paginate():
         existing.update(page["TableNames"])
@@ -65,11 +67,11 @@ def ensure_tables(client, prefix: str | None = None) -> list[str]:
             continue
         client.create_table(**request)
         client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
-        ttl = properties.get("TimeToLiveSpecification")
-        if ttl:
+        expiry = properties.get("TimeToLiveSpecification")
+        if expiry and ttl:
             client.update_time_to_live(
                 TableName=name,
-                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+                TimeToLiveSpecification={"AttributeName": expiry["AttributeName"], "Enabled": True},
             )
         created.append(name)
     return created

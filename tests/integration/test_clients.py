@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def stack(tmp_path_factory):
         def funded():
             balances = running.get(f"/addresses/{addr(ALICE)}/balances").json()
             assert [b["quantity"] for b in balances if b["asset"] == "ZRX"] == [10 * 10**18]
-        eventually(funded, timeout=30)
+        eventually(funded, timeout=90)
         yield running
 
 
@@ -84,7 +85,7 @@ def test_a_closing_client_is_told_connection_close(stack) -> None:
 @needs_node
 def test_the_published_sra_client_passes_every_call(stack, tmp_path) -> None:
     clock = make_clock()
-    clock.current = __import__("time").time()
+    clock.current = time.time()
     order = make_order(ALICE, ZRX, 2 * 10**18, WETH, 10**18, clock, salt=77, expires_in=86_400)
     order["ecSignature"]["v"] = int(order["ecSignature"]["v"])
     digest = "0x" + order_hash(order)
@@ -111,10 +112,15 @@ def test_py_algorand_sdk_status_and_health(stack) -> None:
     from algosdk.v2client.algod import AlgodClient
 
     algod = AlgodClient("e2e-algod", stack.url)
-    status = algod.status()
     block_seconds = 10  # the local default (LAMBDEX_BLOCK_SECONDS)
-    expected_round = (int(__import__("time").time()) - 1_735_689_600) // block_seconds
-    assert status["last-round"] in (expected_round, expected_round + 1)
+
+    def current_round() -> int:
+        return (int(time.time()) - 1_735_689_600) // block_seconds
+
+    before = current_round()
+    status = algod.status()
+    after = current_round()  # a block may begin while the request is on its way: either round is right
+    assert before <= status["last-round"] <= after, (before, status["last-round"], after)
     assert 0 <= status["time-since-last-round"] < block_seconds * 10**9
     assert status["catchup-time"] == 0 and status["stopped-at-unsupported-round"] is False
 
@@ -122,7 +128,7 @@ def test_py_algorand_sdk_status_and_health(stack) -> None:
         report = algod.health()  # algod's health needs no token
         assert report["status"] == "ok", report
         assert report["database"]["ok"] and report["scheduler"]["ok"] and report["markets"]["failing"] == []
-    eventually(healthy, timeout=30)
+    eventually(healthy, timeout=90)  # the first scheduler pass may be slow on a loaded machine
     with pytest.raises(AlgodHTTPError) as wrong:
         AlgodClient("wrong", stack.url).status()
     assert wrong.value.code == 401

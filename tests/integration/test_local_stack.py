@@ -267,10 +267,10 @@ def test_run_delivers_from_a_thread_until_stopped(aws: tuple[Any, Any]) -> None:
     thread.start()
     try:
         put(dynamodb, table, "x")
-        assert delivered.wait(10)
+        assert delivered.wait(60)
     finally:
         stop.set()
-        thread.join(5)
+        thread.join(60)
     assert not thread.is_alive()
 
 
@@ -349,7 +349,7 @@ def fake_app_module(orders: list, schedules: list) -> SimpleNamespace:
     from chalice import Chalice
 
     app = Chalice(app_name="lambdex-fake")
-    barrier = threading.Barrier(2, timeout=10)
+    barrier = threading.Barrier(2, timeout=60)  # generous: two requests on a loaded machine
 
     @app.route("/ping")
     def ping() -> dict:
@@ -382,7 +382,7 @@ def fake_tables(name: str) -> SimpleNamespace:
 
 
 def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=15) as response:
+    with urllib.request.urlopen(url, timeout=60) as response:
         return json.loads(response.read())
 
 
@@ -499,13 +499,14 @@ def test_main_stops_everything_on_a_signal_and_exits_0(tmp_path: Path, signum: i
     process = subprocess.Popen([sys.executable, "-c", SUBPROCESS_MAIN], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_for(lambda: _answers(f"http://127.0.0.1:{port}/ping") or process.poll() is not None, 30)
+        # DynamoDB Local's JVM starts first: up to a minute or two on a loaded 2-core machine
+        assert wait_for(lambda: _answers(f"http://127.0.0.1:{port}/ping") or process.poll() is not None, 180)
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         java_pids = subprocess.run(["pgrep", "-f", "--", f"-port {ddb_port} "], capture_output=True, text=True,
                                    check=False)
         assert java_pids.stdout.split(), "DynamoDB Local is running"
         process.send_signal(signum)
-        _, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=90)
     finally:
         if process.poll() is None:
             process.kill()

@@ -65,6 +65,13 @@ def order(stack, side: str, price: str, amount: str, who: str) -> str:
     return response.json()["data"]["id"]
 
 
+def cancel_left_over(stack, placed: list[tuple[str, str]]) -> None:
+    """Cancel each (who, order id) still open, so the next test's book holds only its own orders
+    (a filled or cancelled one answers an error, which is fine)."""
+    for who, order_id in placed:
+        stack.post("/api/v1/trading/cancel", {"id": order_id}, headers={"Authorization": f"Token {stack.keys[who]}"})
+
+
 def level(page, side: str, price: str):
     return page.locator(f"#{side} > div[data-price='{price}']")
 
@@ -87,14 +94,15 @@ def test_crossing_orders_appear_live_as_a_trade_and_new_depth(stack, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 820})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    placed: list[tuple[str, str]] = []
     try:
-        order(stack, "buy", "0.42", "30", "mm")  # some depth on both sides first
-        order(stack, "sell", "0.58", "25", "mm")
+        placed.append(("mm", order(stack, "buy", "0.42", "30", "mm")))  # some depth on both sides first
+        placed.append(("mm", order(stack, "sell", "0.58", "25", "mm")))
         page.goto(f"{stack.url}/ui/markets/ZRX-WETH", wait_until="domcontentloaded", timeout=WAIT_MS)
         page.locator("#status[data-state='live']").wait_for(timeout=WAIT_MS)
         level(page, "bids", "0.42").wait_for(timeout=WAIT_MS)
 
-        order(stack, "sell", "0.5", "4", "maker")
+        placed.append(("maker", order(stack, "sell", "0.5", "4", "maker")))
         ask = level(page, "asks", "0.5")
         ask.wait_for(timeout=WAIT_MS)
         assert ask.get_attribute("data-amount") == "4"
@@ -122,18 +130,22 @@ def test_crossing_orders_appear_live_as_a_trade_and_new_depth(stack, browser):
         page.screenshot(path=shot or str(Path(stack.log).with_suffix(".png")), full_page=True)
     finally:
         page.close()
+        cancel_left_over(stack, placed)  # the 1 left at 0.5 and the depth
 
 
 def test_with_the_socket_down_the_page_polls_the_http_routes(stack, browser):
     page = browser.new_page()
+    placed: list[tuple[str, str]] = []
     try:
         page.goto(f"{stack.url}/ui/markets/ZRX-WETH?transport=polling", wait_until="domcontentloaded",
                   timeout=WAIT_MS)
         page.locator("#status[data-state='polling']").wait_for(timeout=WAIT_MS)
-        order(stack, "sell", "0.55", "2", "maker")
+        placed.append(("maker", order(stack, "sell", "0.5", "1", "maker")))
+        placed.append(("maker", order(stack, "sell", "0.55", "2", "maker")))
         level(page, "asks", "0.55").wait_for(timeout=WAIT_MS)
+        level(page, "asks", "0.5").wait_for(timeout=WAIT_MS)
         before = page.locator("#trades > div[data-id]").count()
-        order(stack, "buy", "0.55", "3", "taker")  # takes the 1 left at 0.5, then the 2 at 0.55
+        placed.append(("taker", order(stack, "buy", "0.55", "3", "taker")))  # takes the 1 at 0.5, then the 2 at 0.55
         page.wait_for_function(f"document.querySelectorAll('#trades > div[data-id]').length >= {before + 2}",
                                timeout=WAIT_MS)
         page.wait_for_function("!document.querySelector(\"#asks > div[data-price='0.55']\")"
@@ -143,3 +155,4 @@ def test_with_the_socket_down_the_page_polls_the_http_routes(stack, browser):
         assert page.locator("#status").get_attribute("data-state") == "polling"
     finally:
         page.close()
+        cancel_left_over(stack, placed)

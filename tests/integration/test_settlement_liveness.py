@@ -213,6 +213,27 @@ def test_a_commit_stays_within_the_byte_limit(client, zrx_weth, monkeypatch):
     audit_ok()
 
 
+def test_one_oversized_market_does_not_stop_the_scheduler(client, zrx_weth):
+    """Item 3's consequence, as a scenario (it fails on the code before the fix: the dust
+    market's commit raised out of `scheduler.run`, so no later market expired anything)."""
+    ledger = zrx_weth
+    assert post(client, "/admin/assets", {"name": "XCP", "decimals": 0}).status_code == 201
+    assert post(client, "/admin/markets", {"id": "XCP-WETH", "base": "XCP", "quote": "WETH"}).status_code == 201
+    fund(client, ledger, ("duster", "ZRX", 10**6), ("alice", "ZRX", 100), ("bob", "WETH", 100),
+         ("carol", "XCP", 100))
+    for _ in range(99):
+        order = sell(ledger, "duster", 1000, 1)
+        Order.get("ZRX-WETH", order.tx_hash).update(actions=[Order.give_remaining.set(500)])
+    sell(ledger, "alice", 10, 5)
+    bid = buy(ledger, "bob", 10, 10)
+    ledger.advance(0.001)
+    later, _ = orders.place_order(orders.OrderRequest("carol", "XCP", 10, "WETH", 10, expiration=1), ledger)
+    ledger.advance(60)
+    scheduler.run(ledger)
+    assert orders.get_order(later.tx_hash).status == "expired"
+    assert orders.get_order(bid.tx_hash).status == "filled"  # (no audit: the dust's partial fills are faked)
+
+
 # -- 5. placement retried, never a 500 ------------------------------------------------------
 
 def test_placement_survives_conflicts_throttles_and_a_lost_answer(client, zrx_weth):

@@ -6,7 +6,8 @@ Generated from the code:
 - summaries: the first line of each view's docstring (else its name);
 - request bodies: the views' pydantic models (`model_json_schema()`);
 - enums and filter names: the constants the views use (`orders.STATUSES`, `DEPOSIT_FILTERS`, ...);
-- the admin and Counterparty row shapes: the render functions' keys typed by the PynamoDB models.
+- the admin and Counterparty row shapes: the render functions' keys typed by the stores'
+  dataclasses (or, for rows not behind a store yet, the PynamoDB models).
 
 Hand-written (small tables below, each checked by tests/api/test_openapi.py): which dialect
 a view module is (tag, error body, security), the query parameters docs/ documents, the
@@ -15,8 +16,11 @@ other response shapes. Imported only when `/openapi.json` or `/docs` is requeste
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
+import types
+import typing
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,6 +28,11 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute
 
 from chalicelib.api import admin, coinbtr_trading, coinbtr_wallet, converter, counterparty, relayer, render
 from chalicelib.ledger import conversions, deposits, models, orders, withdrawals
+from chalicelib.ledger.stores.conversions import Conversion
+from chalicelib.ledger.stores.deposits import Deposit
+from chalicelib.ledger.stores.journal import Entry
+from chalicelib.ledger.stores.outbox import Transfer
+from chalicelib.ledger.stores.withdrawals import Withdrawal
 
 ASSETS = "docs/assets"  # Swagger UI from the pinned swagger-ui-bundle-v2 package, served by api/docs.py
 
@@ -98,10 +107,37 @@ def _attribute_type(attribute) -> dict:
     return schema
 
 
-def row_schema(model, fields, **overrides: str) -> dict:
-    """A row whose fields are `model`'s attributes (types from the model), plus `overrides`."""
-    attributes = model.get_attributes()
-    properties = {f: t(overrides[f]) if f in overrides else _attribute_type(attributes[f]) for f in fields}
+_HINT_TYPES = {int: "integer", str: "string", bool: "boolean"}
+
+
+def _hint_type(hint) -> dict:
+    """The JSON schema of a dataclass field's type: int, str, bool, a tuple or list of
+    strings, or any of them `| None`."""
+    arguments = typing.get_args(hint)
+    nullable = isinstance(hint, types.UnionType) and type(None) in arguments
+    if nullable:
+        hint = next(a for a in arguments if a is not type(None))
+    origin = typing.get_origin(hint)
+    if origin in (tuple, list):
+        schema: dict = {"type": "array", "items": {"type": "string"}}
+    elif hint in _HINT_TYPES:
+        schema = {"type": _HINT_TYPES[hint]}
+    else:
+        return {}
+    if nullable:
+        schema["type"] = [schema["type"], "null"]
+    return schema
+
+
+def row_schema(record, fields, **overrides: str) -> dict:
+    """A row whose fields are `record`'s (a store's dataclass, or a PynamoDB model), typed
+    from its field types (or attributes), plus `overrides`."""
+    if dataclasses.is_dataclass(record):
+        hints = typing.get_type_hints(record)
+        typed = {name: _hint_type(hint) for name, hint in hints.items()}
+    else:
+        typed = {name: _attribute_type(attribute) for name, attribute in record.get_attributes().items()}
+    properties = {f: t(overrides[f]) if f in overrides else typed[f] for f in fields}
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
@@ -147,7 +183,7 @@ def response_schemas() -> dict[str, dict]:
         "Asset": row_schema(models.Asset, keys(render.asset_row)),
         "Market": row_schema(models.Market, keys(render.market_row)),
         "Pair": row_schema(models.CoinPair, keys(render.pair_row)),
-        "Deposit": row_schema(models.Deposit, keys(render.deposit_row), amount="s"),
+        "Deposit": row_schema(Deposit, keys(render.deposit_row), amount="s"),
         "ApiKeyCreated": obj("key id account scopes:[s] label:s?"),
         "ApiKeyRow": row_schema(models.ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
         "ApiKeyRotated": {**row_schema(models.ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
@@ -155,10 +191,10 @@ def response_schemas() -> dict[str, dict]:
                               models.ApiKey, keys(render.api_key_row), id="s", key_hash="s")["properties"]}},
         "Balance": row_schema(models.Balance, keys(render.balance_row), frozen="b"),
         "Order": row_schema(models.Order, keys(render.order_row)),
-        "Withdrawal": row_schema(models.Withdrawal, keys(render.withdrawal_row)),
-        "Conversion": row_schema(models.Conversion, keys(render.conversion_row)),
-        "Transfer": row_schema(models.OutboxTransfer, keys(render.transfer_row)),
-        "Action": row_schema(models.JournalEntry, keys(render.action_row)),
+        "Withdrawal": row_schema(Withdrawal, keys(render.withdrawal_row)),
+        "Conversion": row_schema(Conversion, keys(render.conversion_row)),
+        "Transfer": row_schema(Transfer, keys(render.transfer_row)),
+        "Action": row_schema(Entry, keys(render.action_row)),
         "CancelPage": {"type": "object", "required": ["cancelled", "cursor"], "properties": {
             "cancelled": t("[s]"), "cursor": t("s?")}},
         **{f"{name}Page": {"type": "object", "required": ["items", "cursor"], "properties": {

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 
 from chalicelib import settings
-from chalicelib.ledger import store
+from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
-from chalicelib.ledger.models import Deposit, OrderMatch
+from chalicelib.ledger.models import OrderMatch
 from chalicelib.ledger.orders import book_key, get_order, status_index
+from chalicelib.ledger.stores.deposits import Deposit
 
 log = logging.getLogger("lambdex.external")
 
@@ -54,9 +55,9 @@ def pay_match(deposit: Deposit, clock: Clock) -> str:
             tx.move(settings.fee_account(), match.forward_asset, available=fee)
     tx.update(match, actions=[OrderMatch.status.set("completed"), OrderMatch.pending_market.remove()],
               condition=OrderMatch.status == "pending")
-    tx.update(deposit, actions=[Deposit.status.set("credited"), Deposit.owner.set(f"match:{match.id}"),
-                                Deposit.processed_at.set(iso_utc(clock.now_us())), Deposit.pending_status.remove()],
-              condition=Deposit.status == "new")
+    stores.deposits().stage_change(tx, deposit.key, "new", {
+        "status": "credited", "owner": f"match:{match.id}", "processed_at": iso_utc(clock.now_us()),
+        "pending_status": None})
     tx.commit(f"pay:{match.id}", "settle", match.id, clock.now_us(), clock.block_index())
     log.info("match paid", extra={"match": match.id, "deposit": deposit.key})
     return "credited"

@@ -50,6 +50,7 @@ _cold = True
 def logger():
     """The Powertools Logger of the `lambdex` logger tree (made once per process)."""
     from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.filters import SuppressFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_name_the_logger)
@@ -57,6 +58,12 @@ def logger():
                   use_rfc3339=True)
     logging.getLogger("lambdex").propagate = False  # one line per record, not one more from the root's handler
     logging.getLogger("pynamodb").setLevel(logging.WARNING)
+    # Powertools also filters the root's handlers against "lambdex" as a substring of the
+    # logger's name, which silenced the local tooling's `lambdex_local.*` lines (runner.ready,
+    # scheduler.run, ...). The tree does not propagate, so there is nothing to suppress.
+    for root_handler in logging.root.handlers:
+        for unwanted in [f for f in root_handler.filters if isinstance(f, SuppressFilter)]:
+            root_handler.removeFilter(unwanted)
     return made
 
 

@@ -359,6 +359,15 @@ def page_response(found: paging.Page, render) -> object:
     return json_response({"items": [render(r) for r in found.rows], "cursor": found.cursor})
 
 
+def cursor_listing(filters: tuple[str, ...], fetch, render) -> object:
+    """An admin list: `?limit&cursor` and the named `filters` (others refused), answered
+    with one page of `fetch(limit, cursor, given_filters)` as `{"items", "cursor"}`."""
+    require_admin()
+    params = query_params(admin.current_request)
+    limit, cursor = listing(params, filters)
+    return page_response(fetch(limit, cursor, {k: params[k] for k in filters if params.get(k)}), render)
+
+
 def deposit_key_of(coin: str, txid: str, vout: str) -> str:
     if not is_number(vout, 10) or int(vout) >= 2**32:
         raise InvalidInput("vout must be an integer from 0 to 2^32-1", field="vout")
@@ -483,41 +492,35 @@ def refund_deposit(coin, txid, vout):
 @admin.route("/admin/withdrawals", methods=["GET"])
 def list_withdrawals():
     """Withdrawals, newest first: filter by account, status, coin."""
-    require_admin()
-    params = query_params(admin.current_request)
-    limit, cursor = listing(params, ("account", "status", "coin"))
-    found = withdrawals.list_withdrawals(limit, cursor, account=params.get("account") or None,
-                                         status=params.get("status") or None, coin=params.get("coin") or None)
-    return page_response(found, withdrawal_row)
+    return cursor_listing(("account", "status", "coin"), lambda limit, cursor, given: withdrawals.list_withdrawals(
+        limit, cursor, **given), withdrawal_row)
 
 
 @admin.route("/admin/conversions", methods=["GET"])
 def list_conversions():
     """Conversions, newest first: filter by status, coins, addresses."""
-    require_admin()
-    params = query_params(admin.current_request)
-    limit, cursor = listing(params, ("status", *conversions.ADMIN_CONVERSION_FILTERS))
-    filters = {k: params[k] for k in conversions.ADMIN_CONVERSION_FILTERS if params.get(k)}
-    return page_response(conversions.admin_conversions(limit, cursor, filters, params.get("status") or None),
-                         conversion_row)
+
+    def fetch(limit, cursor, given):
+        status = given.pop("status", None)
+        return conversions.admin_conversions(limit, cursor, given, status)
+
+    return cursor_listing(("status", *conversions.ADMIN_CONVERSION_FILTERS), fetch, conversion_row)
 
 
 @admin.route("/admin/transfers", methods=["GET"])
 def list_transfers():
     """Outgoing transfers the chain adapter sent (the local outbox), newest first."""
-    require_admin()
-    params = query_params(admin.current_request)
-    limit, cursor = listing(params, ("coin", "to_address"))
-    return page_response(chain.list_transfers(limit, cursor, params.get("coin") or None,
-                                              params.get("to_address") or None), transfer_row)
+    return cursor_listing(("coin", "to_address"), lambda limit, cursor, given: chain.list_transfers(
+        limit, cursor, **given), transfer_row)
 
 
 @admin.route("/admin/actions", methods=["GET"])
 def list_actions():
     """One operator's journaled changes, newest first."""
-    require_admin()
-    params = query_params(admin.current_request)
-    limit, cursor = listing(params, ("operator",))
-    if not params.get("operator"):
-        raise InvalidInput("give ?operator=", field="operator")
-    return page_response(actions.list_actions(params["operator"], limit, cursor), action_row)
+
+    def fetch(limit, cursor, given):
+        if "operator" not in given:
+            raise InvalidInput("give ?operator=", field="operator")
+        return actions.list_actions(given["operator"], limit, cursor)
+
+    return cursor_listing(("operator",), fetch, action_row)

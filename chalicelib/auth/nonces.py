@@ -2,9 +2,9 @@
 
 `issue` stores a random nonce for an address with a short life. The client signs
 keccak256(message) exactly as it signs the spec's fixed message, and `/v0/auth` gets
-only that hash (`data`), so the item is keyed by the hash: `consume` finds it by key
+only that hash (`data`), so the nonce is keyed by the hash: `consume` finds it by key
 and marks it used with one conditional update (unused, same address, not expired),
-so a signature over it signs in once. Expired items are removed by the table's TTL.
+so a signature over it signs in once (`stores.nonces()`; expired ones go by TTL).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from chalicelib.ledger.models import Nonce
+from chalicelib.ledger import stores
+from chalicelib.ledger.stores.nonces import Nonce
 
 LIFETIME = 300  # seconds
 MESSAGE_PREFIX = "Sign this message to verify your authority of current address ! nonce: "
@@ -37,25 +38,11 @@ def issue(address: str, now: int) -> IssuedNonce:
     message = message_for(nonce)
     data = keccak(message.encode()).hex()
     expires_at = now + LIFETIME
-    Nonce(data, address=address.lower(), expires_at=expires_at, used=False).save(
-        condition=Nonce.nonce.does_not_exist())
+    if not stores.nonces().create(Nonce(data, address=address.lower(), expires_at=expires_at)):
+        raise RuntimeError("a fresh 128-bit nonce collided")  # never expected; refuse rather than reuse
     return IssuedNonce(nonce, message, "0x" + data, expires_at)
 
 
 def consume(data_hex: str, address: str, now: int) -> bool:
     """Mark the nonce behind `data_hex` used; False if unknown, another address's, expired or used."""
-    from pynamodb.exceptions import UpdateError
-
-    key = data_hex.lower().removeprefix("0x")
-    item = Nonce(key)
-    try:
-        item.update(
-            actions=[Nonce.used.set(True)],
-            condition=(Nonce.nonce.exists() & (Nonce.used == False)  # noqa: E712 (a DynamoDB condition)
-                       & (Nonce.address == address.lower()) & (Nonce.expires_at > now)),
-        )
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return stores.nonces().consume(data_hex.lower().removeprefix("0x"), address.lower(), now)

@@ -39,12 +39,8 @@ def commit(tx: store.Tx, kind: str, ref: str, action: Action, clock: Clock) -> N
 
 
 def list_actions(operator: str, limit: int, cursor: str | None):
-    from chalicelib.ledger import paging
-    from chalicelib.ledger.models import JournalEntry
+    from chalicelib.ledger import stores
 
     if not OPERATOR.match(operator):
         raise InvalidInput("not an operator name", field="operator")
-    return paging.page(lambda start: JournalEntry.by_operator.query(
-        operator, scan_index_forward=False, last_evaluated_key=start),
-        paging.key_types(JournalEntry, "id", "operator", "time_us"), limit, cursor,
-        fixed={"operator": operator})
+    return stores.journal().by_operator(operator, limit, cursor)

@@ -9,8 +9,8 @@ Errors: `ChainRejected` means the transfer was refused and certainly not sent (b
 address, unsupported coin): the caller may refund. Any other `ChainError` means the
 outcome is unknown: the caller keeps the transfer and retries with the same id.
 
-`LAMBDEX_CHAIN_ADAPTER` selects the adapter; `local` (the only one so far) writes one
-`OutboxTransfer` item per transfer, put with `attribute_not_exists(id)`, and returns a
+`LAMBDEX_CHAIN_ADAPTER` selects the adapter; `local` (the only one so far) records one
+transfer per id in the outbox (`stores.outbox()`, put unless the id exists) and returns a
 deterministic txid: sha256 of the transfer id, in hex.
 """
 
@@ -19,12 +19,10 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PutError
-
 from chalicelib import settings
+from chalicelib.ledger import stores
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import OutboxTransfer
+from chalicelib.ledger.stores.outbox import Transfer
 
 
 class ChainError(Exception):
@@ -52,19 +50,18 @@ class LocalAdapter:
     def send(self, transfer_id: str, coin: str, to_address: str, memo: str | None, quantity: int) -> str:
         if quantity <= 0:
             raise ChainRejected(f"transfer {transfer_id}: quantity must be positive")
-        transfer = OutboxTransfer(
+        transfer = Transfer(
             transfer_id, coin=coin, to_address=to_address, memo=memo, quantity=quantity,
             txid=self.txid_of(transfer_id), created_us=self.clock.now_us(),
         )
         try:
-            transfer.save(condition=OutboxTransfer.id.does_not_exist())
-            return transfer.txid
-        except PutError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise ChainError(f"transfer {transfer_id}: {error}") from error
-        except (ClientError, BotoCoreError) as error:
+            if stores.outbox().create(transfer):
+                return transfer.txid
+            sent = stores.outbox().get(transfer_id, consistent=True)
+        except Exception as error:  # noqa: BLE001 - whatever failed, the outcome is unknown: retry the same id
             raise ChainError(f"transfer {transfer_id}: {error}") from error
-        sent = OutboxTransfer.get(transfer_id, consistent_read=True)
+        if sent is None:  # created, yet not read back: unknown, like any failure here
+            raise ChainError(f"transfer {transfer_id}: recorded but not found")
         if (sent.coin, sent.to_address, sent.memo, sent.quantity) != (coin, to_address, memo, quantity):
             raise ChainRejected(f"transfer {transfer_id} was sent before with other details")
         return sent.txid
@@ -88,21 +85,14 @@ def use(replacement: ChainAdapter | None) -> None:
     _override = replacement
 
 
-def outbox(transfer_id: str) -> OutboxTransfer | None:
-    try:
-        return OutboxTransfer.get(transfer_id, consistent_read=True)
-    except OutboxTransfer.DoesNotExist:
-        return None
+def outbox(transfer_id: str) -> Transfer | None:
+    return stores.outbox().get(transfer_id, consistent=True)
 
 
 def list_transfers(limit: int, cursor: str | None, coin: str | None = None, to_address: str | None = None):
     """What the local adapter sent, newest first (the admin listing of the outbox)."""
-    from chalicelib.ledger import paging
 
-    def keep(t: OutboxTransfer) -> bool:
+    def keep(t: Transfer) -> bool:
         return (coin is None or t.coin == coin.upper()) and (to_address is None or t.to_address == to_address)
 
-    return paging.page(lambda start: OutboxTransfer.all_transfers.query(
-        "transfer", scan_index_forward=False, last_evaluated_key=start),
-        paging.key_types(OutboxTransfer, "id", "kind", "created_us"),
-        limit, cursor, keep, fixed={"kind": "transfer"})
+    return stores.outbox().page(limit, cursor, keep)

@@ -31,14 +31,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import settings
 from chalicelib.errors import NotFound
-from chalicelib.ledger import chain, counters, outgoing, store
+from chalicelib.ledger import chain, counters, outgoing, store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.conversion_math import Quote, quote
-from chalicelib.ledger.models import Conversion, Deposit
 from chalicelib.ledger.pairs import get_pair
 from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.conversions import FILTERS as CONVERSION_FILTERS
+from chalicelib.ledger.stores.conversions import Conversion
 from chalicelib.ledger.stores.deposit_addresses import DepositAddress
+from chalicelib.ledger.stores.deposits import Deposit
 from chalicelib.ledger.stores.pairs import CoinPair
 
 log = logging.getLogger("lambdex.conversions")
@@ -84,14 +86,10 @@ def map_deposit(deposit: Deposit, target: DepositAddress, source: Asset, clock: 
         to_amount=q.to_amount, ex_fee=q.ex_fee, tx_fee=q.tx_fee, status="queued",
         pending_status="queued", created_us=now, updated_us=now,
     )
-    tx = store.Tx()
-    tx.update(deposit, actions=[
-        Deposit.status.set("mapped"),
-        Deposit.pending_status.set("mapped"),
-        Deposit.owner.set(target.owner),
-        Deposit.convert_to.set(pair.to_coin),
-    ], condition=Deposit.status == "new")
-    tx.put(conversion, condition=Conversion.deposit_key.does_not_exist())
+    tx = stores.new_tx()
+    stores.deposits().stage_change(tx, deposit.key, "new", {
+        "status": "mapped", "pending_status": "mapped", "owner": target.owner, "convert_to": pair.to_coin})
+    stores.conversions().stage_create(tx, conversion)
     tx.move(treasury(), deposit.coin, available=deposit.quantity)
     tx.commit(f"conversion_in:{deposit.key}", "conversion_in", deposit.key, now, clock.block_index())
     log.info("deposit mapped to a conversion", extra={
@@ -103,16 +101,13 @@ def map_deposit(deposit: Deposit, target: DepositAddress, source: Asset, clock: 
 # -- 2 and 3. debit, send, finish -------------------------------------------------------
 
 def get_conversion(deposit_key: str) -> Conversion | None:
-    try:
-        return Conversion.get(deposit_key, consistent_read=True)
-    except Conversion.DoesNotExist:
-        return None
+    return stores.conversions().get(deposit_key, consistent=True)
 
 
 def process_conversions(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Start and send queued conversions; safe to run concurrently and repeatedly."""
     counts = {"sent": 0, "retry": 0, "err": 0, "skipped": 0, "failed": 0}
-    keys = [c.deposit_key for status in ("queued", "sending") for c in Conversion.pending.query(status, limit=limit)]
+    keys = [c.deposit_key for status in ("queued", "sending") for c in stores.conversions().pending(status, limit)]
     for key in dict.fromkeys(keys):
         try:
             counts[advance(key, clock)] += 1
@@ -129,13 +124,9 @@ def advance(key: str, clock: Clock) -> str:
 
 
 def _start_sending(conversion: Conversion, clock: Clock) -> None:
-    tx = store.Tx()
-    tx.update(conversion, actions=[
-        Conversion.status.set("sending"),
-        Conversion.pending_status.set("sending"),
-        Conversion.error.remove(),
-        Conversion.updated_us.set(clock.now_us()),
-    ], condition=Conversion.status == "queued")
+    tx = stores.new_tx()
+    stores.conversions().stage_change(tx, conversion.deposit_key, "queued", {
+        "status": "sending", "pending_status": "sending", "error": None, "updated_us": clock.now_us()})
     tx.commit(f"conversion_out:{conversion.deposit_key}", "conversion_out", conversion.deposit_key,
               clock.now_us(), clock.block_index())
 
@@ -152,19 +143,11 @@ def _send(conversion: Conversion, clock: Clock) -> str:
     except (chain.ChainError, ClientError, BotoCoreError) as error:
         log.warning("conversion send failed, will retry", extra={"conversion": conversion.id, "reason": str(error)})
         return "retry"
-    tx = store.Tx()
-    tx.update(conversion, actions=[
-        Conversion.status.set("sent"),
-        Conversion.to_txid.set(txid),
-        Conversion.pending_status.remove(),
-        Conversion.error.remove(),
-        Conversion.updated_us.set(clock.now_us()),
-    ], condition=Conversion.status == "sending")
-    tx.update(Deposit(conversion.deposit_key), actions=[
-        Deposit.status.set("conv"),
-        Deposit.pending_status.remove(),
-        Deposit.processed_at.set(iso_utc(clock.now_us())),
-    ], condition=Deposit.status == "mapped")
+    tx = stores.new_tx()
+    stores.conversions().stage_change(tx, conversion.deposit_key, "sending", {
+        "status": "sent", "to_txid": txid, "pending_status": None, "error": None, "updated_us": clock.now_us()})
+    stores.deposits().stage_change(tx, conversion.deposit_key, "mapped", {
+        "status": "conv", "pending_status": None, "processed_at": iso_utc(clock.now_us())})
     try:
         tx.commit(f"conversion_sent:{conversion.deposit_key}", "conversion_sent", conversion.deposit_key,
                   clock.now_us(), clock.block_index())
@@ -175,19 +158,11 @@ def _send(conversion: Conversion, clock: Clock) -> str:
 
 
 def _reject(conversion: Conversion, reason: str, clock: Clock) -> None:
-    tx = store.Tx()
-    tx.update(conversion, actions=[
-        Conversion.status.set("rejected"),
-        Conversion.error.set(reason),
-        Conversion.pending_status.remove(),
-        Conversion.updated_us.set(clock.now_us()),
-    ], condition=Conversion.status == "sending")
-    tx.update(Deposit(conversion.deposit_key), actions=[
-        Deposit.status.set("err"),
-        Deposit.error.set(reason),
-        Deposit.pending_status.remove(),
-        Deposit.processed_at.set(iso_utc(clock.now_us())),
-    ], condition=Deposit.status == "mapped")
+    tx = stores.new_tx()
+    stores.conversions().stage_change(tx, conversion.deposit_key, "sending", {
+        "status": "rejected", "error": reason, "pending_status": None, "updated_us": clock.now_us()})
+    stores.deposits().stage_change(tx, conversion.deposit_key, "mapped", {
+        "status": "err", "error": reason, "pending_status": None, "processed_at": iso_utc(clock.now_us())})
     try:
         tx.commit(f"conversion_rejected:{conversion.deposit_key}", "conversion_rejected",
                   conversion.deposit_key, clock.now_us(), clock.block_index())
@@ -199,7 +174,7 @@ def _reject(conversion: Conversion, reason: str, clock: Clock) -> None:
 # -- reads -------------------------------------------------------------------------
 
 def conversion_by_id(conversion_id: int) -> Conversion:
-    found = next(iter(Conversion.by_id.query("conversion", Conversion.id == conversion_id, limit=1)), None)
+    found = stores.conversions().by_id(conversion_id)
     if found is None:
         raise NotFound(f"no conversion {conversion_id}")
     return found
@@ -207,17 +182,14 @@ def conversion_by_id(conversion_id: int) -> Conversion:
 
 def list_conversions(filters: dict[str, str], limit: int, offset: int) -> list[Conversion]:
     """Conversions by id, filtered; the first filter given picks the index (no Scan)."""
-    indexes = (("to_address", Conversion.by_to_address), ("to_txid", Conversion.by_to_txid),
-               ("to_coin", Conversion.by_to_coin), ("from_coin", Conversion.by_from_coin),
-               ("from_address", Conversion.by_from_address))
     wanted = {k: (v.upper() if k in ("to_coin", "from_coin") else v) for k, v in filters.items() if v}
-    for name, index in indexes:
-        if name in wanted:
-            rows = index.query(wanted[name])
-            break
-    else:
-        rows = Conversion.by_id.query("conversion")
+    first = next((name for name in CONVERSION_FILTERS if name in wanted), None)
+    # bounded like the deposit list: at most this many items are read past the page
+    rows = stores.conversions().listing(first, wanted[first] if first else "", offset + limit + LIST_READ_SLACK)
     return _page((c for c in rows if all(getattr(c, k) == v for k, v in wanted.items())), limit, offset)
+
+
+LIST_READ_SLACK = 1000
 
 
 def _page(rows, limit: int, offset: int) -> list:
@@ -237,24 +209,13 @@ ADMIN_CONVERSION_FILTERS = ("to_address", "to_coin", "from_coin", "from_address"
 def admin_conversions(limit: int, cursor: str | None, filters: dict[str, str], status: str | None = None):
     """Newest first; the first filter given picks the index, the others (and status) filter."""
     from chalicelib.errors import InvalidInput
-    from chalicelib.ledger import paging
 
     if status is not None and status not in CONVERSION_STATUSES:
         raise InvalidInput(f"status is one of {list(CONVERSION_STATUSES)}", field="status")
     wanted = {k: (v.upper() if k.endswith("_coin") else v) for k, v in filters.items() if v}
-    indexes = {"to_address": Conversion.by_to_address, "to_coin": Conversion.by_to_coin,
-               "from_coin": Conversion.by_from_coin, "from_address": Conversion.by_from_address}
     first = next((k for k in ADMIN_CONVERSION_FILTERS if k in wanted), None)
 
     def keep(c: Conversion) -> bool:
         return (status is None or c.status == status) and all(getattr(c, k) == v for k, v in wanted.items())
 
-    if first is None:
-        return paging.page(lambda start: Conversion.by_id.query(
-            "conversion", scan_index_forward=False, last_evaluated_key=start),
-        paging.key_types(Conversion, "deposit_key", "kind", "id"),
-            limit, cursor, keep, fixed={"kind": "conversion"})
-    return paging.page(lambda start: indexes[first].query(
-        wanted[first], scan_index_forward=False, last_evaluated_key=start),
-        paging.key_types(Conversion, "deposit_key", first, "id"),
-        limit, cursor, keep, fixed={first: wanted[first]})
+    return stores.conversions().page(first, wanted[first] if first else "", limit, cursor, keep)

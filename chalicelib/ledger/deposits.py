@@ -5,23 +5,28 @@ confirmation count is taken). The scheduler credits confirmed `new` deposits to 
 owner of the deposit address or memo, or to the address itself when it is no
 registered deposit address; an unknown memo ends `inv` and credits nobody. A deposit
 to a converter address or memo (purpose `convert`) is handed to `conversions` instead.
+
+The scheduler takes deposits in due order (`stores.deposits().due`). One it cannot finish
+(it failed, or waits for confirmations) is deferred by a back-off that doubles per attempt
+(`retry_delay_us`), so however many such deposits there are, they never stand in front of
+the others; a higher confirmation count makes a waiting deposit due at once.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass
 
 from chalicelib import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.ledger import addresses, counters, store
+from chalicelib.ledger import addresses, counters, store, stores
 from chalicelib.ledger.addresses import canonical_address
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
-from chalicelib.ledger.models import Deposit
 from chalicelib.ledger.stores.assets import Asset
 from chalicelib.ledger.stores.deposit_addresses import DepositAddress
+from chalicelib.ledger.stores.deposits import FILTERS as DEPOSIT_FILTERS
+from chalicelib.ledger.stores.deposits import Deposit, deposit_key
 
 log = logging.getLogger("lambdex.deposits")
 
@@ -41,10 +46,6 @@ class ObservedTransfer:
     match_id: str | None = None
 
 
-def deposit_key(coin: str, txid: str, vout: int) -> str:
-    return f"{coin}#{txid}#{vout}"
-
-
 def record_deposit(observed: ObservedTransfer, clock: Clock) -> tuple[Deposit, bool]:
     """Store the transfer as `new` (or return the one stored before); True if new."""
     asset = get_asset(observed.coin)
@@ -52,6 +53,7 @@ def record_deposit(observed: ObservedTransfer, clock: Clock) -> tuple[Deposit, b
     key = deposit_key(asset.name, observed.txid, observed.vout)
     existing = _get(key)
     if existing is None:
+        now = clock.now_us()
         deposit = Deposit(
             key,
             id=counters.next_id("deposit"),
@@ -68,27 +70,23 @@ def record_deposit(observed: ObservedTransfer, clock: Clock) -> tuple[Deposit, b
             match_id=observed.match_id,
             status="new",
             pending_status="new",
-            created_us=clock.now_us(),
+            due_us=now,
+            created_us=now,
         )
-        if store.write_if(lambda: deposit.save(condition=Deposit.key.does_not_exist())):
+        if stores.deposits().create(deposit):
             log.info("deposit recorded", extra={"deposit": key, "quantity": observed.quantity})
             return deposit, True
         existing = _get(key)  # a concurrent post of the same transfer won the race
         assert existing is not None
     _check_same_transfer(existing, observed)
     if observed.confirmations > existing.confirmations:
-        store.write_if(lambda: existing.update(
-            actions=[Deposit.confirmations.set(observed.confirmations)],
-            condition=Deposit.confirmations < observed.confirmations,
-        ))
+        stores.deposits().raise_confirmations(key, observed.confirmations, clock.now_us())
+        existing = _get(key) or existing
     return existing, False
 
 
 def _get(key: str) -> Deposit | None:
-    try:
-        return Deposit.get(key, consistent_read=True)
-    except Deposit.DoesNotExist:
-        return None
+    return stores.deposits().get(key, consistent=True)
 
 
 def _check_destination(asset: Asset, observed: ObservedTransfer) -> None:
@@ -114,19 +112,41 @@ def _check_same_transfer(existing: Deposit, observed: ObservedTransfer) -> None:
 
 
 def pending_deposits(status: str = "new", limit: int = 100) -> list[Deposit]:
-    return list(Deposit.pending.query(status, limit=limit))
+    return stores.deposits().pending(status, limit)
+
+
+RETRY_SECONDS = 30  # the first back-off of a deposit a pass could not finish
+MAX_RETRY_SECONDS = 900
+
+
+def retry_delay_us(attempts: int) -> int:
+    """How long a deposit tried `attempts` times waits for its next try: 30 s, doubling, at most 15 min."""
+    return min(MAX_RETRY_SECONDS, RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 16)) * 1_000_000
 
 
 def process_new_deposits(clock: Clock, limit: int = 100) -> dict[str, int]:
-    """Credit (or reject) confirmed new deposits; safe to run concurrently and repeatedly."""
+    """Credit (or reject) confirmed new deposits that are due, at most `limit`; safe to run
+    concurrently and repeatedly. One that fails or waits is deferred (`retry_delay_us`)."""
     counts = {"credited": 0, "mapped": 0, "inv": 0, "waiting": 0, "skipped": 0, "failed": 0}
-    for deposit in pending_deposits("new", limit):
+    now_us = clock.now_us()
+    for deposit in stores.deposits().due(now_us, limit):
         try:
-            counts[handle_new_deposit(deposit.key, clock)] += 1
-        except Exception:  # noqa: BLE001 - one bad deposit never stops the others; retried next pass
-            counts["failed"] += 1
+            outcome = handle_new_deposit(deposit.key, clock)
+        except Exception:  # noqa: BLE001 - one bad deposit never stops the others; retried after its back-off
+            outcome = "failed"
             log.exception("deposit not processed", extra={"deposit": deposit.key})
+        counts[outcome] += 1
+        if outcome in ("failed", "waiting"):
+            _defer(deposit, now_us)
     return counts
+
+
+def _defer(deposit: Deposit, now_us: int) -> None:
+    attempts = deposit.attempts + 1
+    try:
+        stores.deposits().defer(deposit.key, attempts, now_us + retry_delay_us(attempts))
+    except Exception as error:  # noqa: BLE001 - it stays due: tried again next pass
+        log.warning("deposit not deferred", extra={"deposit": deposit.key, "error": repr(error)})
 
 
 def handle_new_deposit(key: str, clock: Clock) -> str:
@@ -186,32 +206,17 @@ def deposit_target(deposit: Deposit, asset: Asset) -> DepositAddress | None:
 
 
 def credit(deposit: Deposit, owner: str, clock: Clock) -> None:
-    tx = store.Tx()
-    tx.update(
-        deposit,
-        actions=[
-            Deposit.status.set("credited"),
-            Deposit.owner.set(owner),
-            Deposit.processed_at.set(iso_utc(clock.now_us())),
-            Deposit.pending_status.remove(),
-        ],
-        condition=Deposit.status == "new",
-    )
+    tx = stores.new_tx()
+    stores.deposits().stage_change(tx, deposit.key, "new", {
+        "status": "credited", "owner": owner, "processed_at": iso_utc(clock.now_us()), "pending_status": None})
     tx.move(owner, deposit.coin, available=deposit.quantity)
     tx.commit(f"deposit:{deposit.key}", "deposit", deposit.key, clock.now_us(), clock.block_index())
     log.info("deposit credited", extra={"deposit": deposit.key, "owner": owner, "quantity": deposit.quantity})
 
 
 def mark_invalid(deposit: Deposit, reason: str, clock: Clock) -> None:
-    marked = store.write_if(lambda: deposit.update(
-        actions=[
-            Deposit.status.set("inv"),
-            Deposit.error.set(reason),
-            Deposit.processed_at.set(iso_utc(clock.now_us())),
-            Deposit.pending_status.remove(),
-        ],
-        condition=Deposit.status == "new",
-    ))
+    marked = stores.deposits().change(deposit.key, "new", {
+        "status": "inv", "error": reason, "processed_at": iso_utc(clock.now_us()), "pending_status": None})
     if not marked:
         raise store.StaleRead(f"deposit {deposit.key} changed while it was being marked invalid")
     log.info("deposit invalid", extra={"deposit": deposit.key, "reason": reason})
@@ -222,17 +227,14 @@ def get_deposit(key: str) -> Deposit | None:
 
 
 def deposits_of(owner: str, limit: int = 100) -> list[Deposit]:
-    return list(Deposit.by_owner.query(owner, scan_index_forward=False, limit=limit))
+    return stores.deposits().of_owner(owner, limit)
 
 
 def deposit_by_id(deposit_id: int) -> Deposit:
-    found = next(iter(Deposit.by_id.query("deposit", Deposit.id == deposit_id, limit=1)), None)
+    found = stores.deposits().by_id(deposit_id)
     if found is None:
         raise NotFound(f"no deposit {deposit_id}")
     return found
-
-
-DEPOSIT_FILTERS = ("address", "txid", "from_account", "to_account", "memo")
 
 
 LIST_READ_SLACK = 1000
@@ -260,15 +262,12 @@ def is_converter_deposit(deposit: Deposit) -> bool:
 def list_deposits(filters: dict[str, str], limit: int, offset: int) -> list[Deposit]:
     """The converter's deposits by id, filtered; the first filter given picks the index (no
     Scan). Wallet deposits are private: they are left out (`is_converter_deposit`)."""
-    indexes = {"address": Deposit.by_address, "txid": Deposit.by_txid, "from_account": Deposit.by_from_account,
-               "to_account": Deposit.by_to_account, "memo": Deposit.by_memo}
-    wanted = {k: v for k, v in filters.items() if k in indexes and v}
+    wanted = {k: v for k, v in filters.items() if k in DEPOSIT_FILTERS and v}
     first = next(iter(wanted), None)
-    rows = indexes[first].query(wanted[first]) if first else Deposit.by_id.query("deposit")
-    out: list[Deposit] = []
     # bounded: at most this many items are read past the page, however many wallet ones sit in between
     read_bound = offset + limit + LIST_READ_SLACK
-    rows = itertools.islice(rows, read_bound)
+    rows = stores.deposits().listing(first, wanted[first] if first else "", read_bound)
+    out: list[Deposit] = []
     listed = (d for d in rows if all(getattr(d, k) == v for k, v in wanted.items()) and is_converter_deposit(d))
     for index, deposit in enumerate(listed):
         if index >= offset + limit:
@@ -290,11 +289,11 @@ def reject_deposit(key: str, action, clock: Clock) -> Deposit:
     deposit = _require(key)
     if deposit.status != "new":
         raise Conflict(f"deposit {key} is {deposit.status}: only a new deposit can be rejected", field="status")
-    tx = store.Tx()
-    tx.update(deposit, actions=[
-        Deposit.status.set("inv"), Deposit.error.set(f"rejected by {action.operator}: {action.reason}"),
-        Deposit.processed_at.set(iso_utc(clock.now_us())), Deposit.pending_status.remove(),
-    ], condition=Deposit.status == "new", on_fail=Conflict(f"deposit {key} changed meanwhile", field="status"))
+    tx = stores.new_tx()
+    stores.deposits().stage_change(tx, key, "new", {
+        "status": "inv", "error": f"rejected by {action.operator}: {action.reason}",
+        "processed_at": iso_utc(clock.now_us()), "pending_status": None,
+    }, on_fail=Conflict(f"deposit {key} changed meanwhile", field="status"))
     actions.commit(tx, "deposit_reject", key, action, clock)
     return _require(key)
 
@@ -321,13 +320,11 @@ def refund_deposit(key: str, address: str, memo: str | None, action, clock: Cloc
             raise InvalidInput(f"{address!r} is not a valid {asset.name} address", field="address")
         if memo is not None and asset.deposit != "memo":
             raise InvalidInput(f"{asset.name} transfers take no memo", field="memo")
-        tx = store.Tx()
-        tx.update(deposit, actions=[
-            Deposit.status.set("refund"), Deposit.refund_address.set(address),
-            *([Deposit.refund_memo.set(memo)] if memo is not None else []),
-            Deposit.processed_at.set(iso_utc(clock.now_us())), Deposit.pending_status.remove(),
-        ], condition=Deposit.status == deposit.status,
-            on_fail=Conflict(f"deposit {key} changed meanwhile", field="status"))
+        tx = stores.new_tx()
+        stores.deposits().stage_change(tx, key, deposit.status, {
+            "status": "refund", "refund_address": address, **({"refund_memo": memo} if memo is not None else {}),
+            "processed_at": iso_utc(clock.now_us()), "pending_status": None,
+        }, on_fail=Conflict(f"deposit {key} changed meanwhile", field="status"))
         if deposit.status == "credited":
             tx.move(deposit.owner, deposit.coin, available=-deposit.quantity)
         actions.commit(tx, "deposit_refund", key, action, clock)
@@ -339,8 +336,7 @@ def refund_deposit(key: str, address: str, memo: str | None, action, clock: Cloc
 
             raise Busy(f"the refund of {key} is recorded but its send failed ({error}): "
                        "send the same request again") from error
-        store.write_if(lambda: deposit.update(actions=[Deposit.refund_txid.set(txid)],
-                                              condition=Deposit.status == "refund"))
+        stores.deposits().change(key, "refund", {"refund_txid": txid})
     return _require(key)
 
 

@@ -252,6 +252,8 @@ class Deposit(Model):
     tx_timestamp = S(null=True)
     status = S(default="new")  # new | mapped | credited | conv | inv | err | refund
     pending_status = S(null=True)  # present only while the scheduler has work to do
+    due_us = N(null=True)  # when the scheduler tries it (next): the `due` index's range key
+    attempts = N(default=0)  # passes that tried it and could not finish it
     owner = S(null=True)  # the account credited
     convert_to = S(null=True)
     error = S(null=True)
@@ -263,7 +265,7 @@ class Deposit(Model):
     created_us = N()
 
     by_id = _gsi("by_id", "kind", S, "id", N)
-    pending = _gsi("pending", "pending_status", S, "created_us", N)
+    due = _gsi("due", "pending_status", S, "due_us", N)  # sparse: the scheduler's queue, soonest first
     by_owner = _gsi("by_owner", "owner", S, "created_us", N)
     by_address = _gsi("by_address", "address", S, "id", N)
     by_txid = _gsi("by_txid", "txid", S, "id", N)

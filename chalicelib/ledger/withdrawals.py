@@ -25,11 +25,11 @@ import uuid
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import InvalidInput
-from chalicelib.ledger import addresses, chain, outgoing, store
+from chalicelib.ledger import addresses, chain, outgoing, store, stores
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Withdrawal
 from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.withdrawals import Withdrawal
 
 log = logging.getLogger("lambdex.withdrawals")
 
@@ -50,8 +50,8 @@ def request_withdrawal(account: str, asset: Asset, address: str, quantity: int, 
     )
 
     def attempt() -> Withdrawal:
-        tx = store.Tx()
-        tx.put(withdrawal, condition=Withdrawal.id.does_not_exist())
+        tx = stores.new_tx()
+        stores.withdrawals().stage_create(tx, withdrawal)
         tx.move(account, asset.name, available=-total, locked=total)
         tx.commit(f"withdraw_lock:{withdrawal.id}", "withdraw_lock", withdrawal.id, now, clock.block_index())
         return withdrawal
@@ -66,21 +66,17 @@ def request_withdrawal(account: str, asset: Asset, address: str, quantity: int, 
 
 
 def get_withdrawal(withdrawal_id: str) -> Withdrawal | None:
-    try:
-        return Withdrawal.get(withdrawal_id, consistent_read=True)
-    except Withdrawal.DoesNotExist:
-        return None
+    return stores.withdrawals().get(withdrawal_id, consistent=True)
 
 
 def withdrawals_of(account: str, limit: int = 100, offset: int = 0) -> list[Withdrawal]:
-    rows = Withdrawal.by_account.query(account, scan_index_forward=False, limit=offset + limit)
-    return list(rows)[offset:offset + limit]
+    return stores.withdrawals().of_account(account, offset + limit)[offset:offset + limit]
 
 
 def process_withdrawals(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Debit and send pending withdrawals; safe to run concurrently and repeatedly."""
     counts = {"sent": 0, "retry": 0, "refunded": 0, "skipped": 0, "failed": 0}
-    ids = [w.id for status in ("pending", "signed") for w in Withdrawal.pending.query(status, limit=limit)]
+    ids = [w.id for status in ("pending", "signed") for w in stores.withdrawals().pending(status, limit)]
     for withdrawal_id in dict.fromkeys(ids):
         try:
             counts[advance(withdrawal_id, clock)] += 1
@@ -97,12 +93,9 @@ def advance(withdrawal_id: str, clock: Clock) -> str:
 
 
 def _debit(withdrawal: Withdrawal, clock: Clock) -> None:
-    tx = store.Tx()
-    tx.update(withdrawal, actions=[
-        Withdrawal.status.set("signed"),
-        Withdrawal.pending_status.set("signed"),
-        Withdrawal.updated_us.set(clock.now_us()),
-    ], condition=Withdrawal.status == "pending")
+    tx = stores.new_tx()
+    stores.withdrawals().stage_change(tx, withdrawal.id, "pending", {
+        "status": "signed", "pending_status": "signed", "updated_us": clock.now_us()})
     total = withdrawal.quantity + withdrawal.fee
     tx.move(withdrawal.account, withdrawal.coin, locked=-total)
     tx.commit(f"withdraw:{withdrawal.id}", "withdraw", withdrawal.id, clock.now_us(), clock.block_index())
@@ -117,12 +110,8 @@ def _send(withdrawal: Withdrawal, clock: Clock) -> str:
     except (chain.ChainError, ClientError, BotoCoreError) as error:
         log.warning("withdrawal send failed, will retry", extra={"withdrawal": withdrawal.id, "reason": str(error)})
         return "retry"
-    done = store.write_if(lambda: withdrawal.update(actions=[
-        Withdrawal.status.set("sent"),
-        Withdrawal.txid.set(txid),
-        Withdrawal.pending_status.remove(),
-        Withdrawal.updated_us.set(clock.now_us()),
-    ], condition=Withdrawal.status == "signed"))
+    done = stores.withdrawals().change(withdrawal.id, "signed", {
+        "status": "sent", "txid": txid, "pending_status": None, "updated_us": clock.now_us()})
     if not done:
         return "skipped"  # a concurrent pass recorded the same send
     log.info("withdrawal sent", extra={"withdrawal": withdrawal.id, "txid": txid})
@@ -130,13 +119,9 @@ def _send(withdrawal: Withdrawal, clock: Clock) -> str:
 
 
 def _refund(withdrawal: Withdrawal, reason: str, clock: Clock) -> str:
-    tx = store.Tx()
-    tx.update(withdrawal, actions=[
-        Withdrawal.status.set("refunded"),
-        Withdrawal.error.set(reason),
-        Withdrawal.pending_status.remove(),
-        Withdrawal.updated_us.set(clock.now_us()),
-    ], condition=Withdrawal.status == "signed")
+    tx = stores.new_tx()
+    stores.withdrawals().stage_change(tx, withdrawal.id, "signed", {
+        "status": "refunded", "error": reason, "pending_status": None, "updated_us": clock.now_us()})
     tx.move(withdrawal.account, withdrawal.coin, available=withdrawal.quantity + withdrawal.fee)
     try:
         tx.commit(f"withdraw_refund:{withdrawal.id}", "withdraw_refund", withdrawal.id, clock.now_us(),
@@ -153,20 +138,10 @@ WITHDRAWAL_STATUSES = ("pending", "signed", "sent", "refunded")
 def list_withdrawals(limit: int, cursor: str | None, account: str | None = None, status: str | None = None,
                      coin: str | None = None):
     """Newest first, by the account's index or the all-withdrawals one; status and coin filter."""
-    from chalicelib.ledger import paging
-
     if status is not None and status not in WITHDRAWAL_STATUSES:
         raise InvalidInput(f"status is one of {list(WITHDRAWAL_STATUSES)}", field="status")
 
     def keep(w: Withdrawal) -> bool:
         return (status is None or w.status == status) and (coin is None or w.coin == coin.upper())
 
-    if account is not None:
-        return paging.page(lambda start: Withdrawal.by_account.query(
-            account, scan_index_forward=False, last_evaluated_key=start),
-        paging.key_types(Withdrawal, "id", "account", "created_us"),
-            limit, cursor, keep, fixed={"account": account})
-    return paging.page(lambda start: Withdrawal.all_withdrawals.query(
-        "withdrawal", scan_index_forward=False, last_evaluated_key=start),
-        paging.key_types(Withdrawal, "id", "kind", "created_us"),
-        limit, cursor, keep, fixed={"kind": "withdrawal"})
+    return stores.withdrawals().page(account, limit, cursor, keep)

@@ -125,8 +125,10 @@ def test_one_poisoned_deposit_does_not_stop_the_others(client, ledger, two_marke
     monkeypatch.setattr(deposits, "handle_new_deposit", poisoned)
     report = scheduler.run(ledger)
     assert report["deposits"]["credited"] == 2 and report["deposits"]["failed"] == 1 and report["failures"] == 1
-    assert [d.txid for d in deposits.pending_deposits("new")] == ["poison"]  # retried next pass
+    assert [d.txid for d in deposits.pending_deposits("new")] == ["poison"]  # retried after its back-off
     monkeypatch.setattr(deposits, "handle_new_deposit", handle)
+    assert scheduler.run(ledger)["deposits"]["credited"] == 0  # not due yet: it never stands in front
+    ledger.advance(deposits.retry_delay_us(1) / 1_000_000)
     assert scheduler.run(ledger)["deposits"]["credited"] == 1
     audit_ok()
 

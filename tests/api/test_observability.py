@@ -106,3 +106,27 @@ def test_disabled_metrics_write_nothing(client, ledger, monkeypatch, capsys) -> 
     with observability.invocation(None):
         observability.count("Http5xx")
     assert capsys.readouterr().out == ""
+
+
+
+def test_the_local_toolings_lines_survive_the_powertools_logger() -> None:
+    """Powertools' Logger filters the root's handlers by its service name as a substring, which
+    dropped every `lambdex_local.*` line of the local runner once the app's logger was made.
+    A fresh interpreter: the root handler first (as the runner does), then the app's logger."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import logging\n"
+              "from chalicelib.local import jsonlog\n"
+              "jsonlog.configure('INFO')\n"
+              "from chalicelib import observability\n"
+              "observability.logger().info('app line')\n"
+              "logging.getLogger('lambdex_local.runner').info('runner.ready')\n")
+    run = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2],
+                         env=dict(os.environ, LAMBDEX_LOG_LEVEL="INFO"), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
+    assert [line.get("event") for line in lines if line.get("logger") == "lambdex_local.runner"] == ["runner.ready"]
+    assert [line.get("message") for line in lines if line.get("service") == "lambdex"] == ["app line"]  # once

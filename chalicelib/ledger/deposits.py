@@ -8,7 +8,7 @@ to a converter address or memo (purpose `convert`) is handed to `conversions` in
 
 The scheduler takes deposits in due order (`stores.deposits().due`). One it cannot finish
 (it failed, or waits for confirmations) is deferred by a back-off that doubles per attempt
-(`retry_delay_us`), so however many such deposits there are, they never stand in front of
+(`backoff.retry_delay_us`), so however many such deposits there are, they never stand in front of
 the others; a higher confirmation count makes a waiting deposit due at once.
 """
 
@@ -22,6 +22,7 @@ from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ledger import addresses, counters, store, stores
 from chalicelib.ledger.addresses import canonical_address
 from chalicelib.ledger.assets import get_asset
+from chalicelib.ledger.backoff import retry_delay_us
 from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.stores.assets import Asset
 from chalicelib.ledger.stores.deposit_addresses import DepositAddress
@@ -113,15 +114,6 @@ def _check_same_transfer(existing: Deposit, observed: ObservedTransfer) -> None:
 
 def pending_deposits(status: str = "new", limit: int = 100) -> list[Deposit]:
     return stores.deposits().pending(status, limit)
-
-
-RETRY_SECONDS = 30  # the first back-off of a deposit a pass could not finish
-MAX_RETRY_SECONDS = 900
-
-
-def retry_delay_us(attempts: int) -> int:
-    """How long a deposit tried `attempts` times waits for its next try: 30 s, doubling, at most 15 min."""
-    return min(MAX_RETRY_SECONDS, RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 16)) * 1_000_000
 
 
 def process_new_deposits(clock: Clock, limit: int = 100) -> dict[str, int]:

@@ -31,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import settings
 from chalicelib.errors import NotFound
-from chalicelib.ledger import chain, counters, outgoing, store, stores
+from chalicelib.ledger import backoff, chain, counters, outgoing, store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.conversion_math import Quote, quote
@@ -110,7 +110,7 @@ def process_conversions(clock: Clock, limit: int = 100) -> dict[str, int]:
     counts = {"sent": 0, "retry": 0, "err": 0, "skipped": 0, "failed": 0}
     now_us = clock.now_us()
     due = [c for status in ("queued", "sending") for c in stores.conversions().due(status, now_us, limit)]
-    return outgoing.process_due("conversion", due, lambda c: c.deposit_key, lambda key: advance(key, clock),
+    return backoff.process_due("conversion", due, lambda c: c.deposit_key, lambda key: advance(key, clock),
                                 stores.conversions().defer, now_us, counts)
 
 

@@ -4,8 +4,8 @@ A transfer waits in a first state until one keyed transaction moves it to an in-
 state (after which it may have been sent, so it is never started again), then the
 chain adapter sends it, keyed by the transfer's id, so a repeated send is the same send.
 Concurrent and repeated scheduler passes call `advance` on the same transfer safely.
-A pass takes the transfers that are due (`process_due`); one it could not finish is
-deferred (`backoff.retry_delay_us`), so failing ones never stand in front of the others.
+A pass takes the transfers that are due and defers one it could not finish
+(`backoff.process_due`), so failing ones never stand in front of the others.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TypeVar
 
 from chalicelib.errors import LedgerError
 from chalicelib.ledger import store
-from chalicelib.ledger.backoff import retry_delay_us
 
 log = logging.getLogger("lambdex.outgoing")
 
@@ -46,24 +45,3 @@ def advance(kind: str, key: str, load: Callable[[], T | None], waiting: str, in_
         log.warning(f"{kind} not advanced", extra={kind: key, "reason": error.message})
         return "retry"
 
-
-def process_due(kind: str, due: list, key_of: Callable[[T], str], advance_one: Callable[[str], str],
-                defer: Callable[[str, int, int], bool], now_us: int, counts: dict[str, int]) -> dict[str, int]:
-    """Advance each due transfer once; one that did not finish ("retry", or an error) is
-    tried again after its back-off. `due` may name a transfer twice (read in two states)."""
-    attempts_of = {}
-    for transfer in due:
-        attempts_of.setdefault(key_of(transfer), transfer.attempts)
-    for key, attempts in attempts_of.items():
-        try:
-            outcome = advance_one(key)
-        except Exception:  # noqa: BLE001 - one bad transfer never stops the others; retried after its back-off
-            outcome = "failed"
-            log.exception(f"{kind} not advanced", extra={kind: key})
-        counts[outcome] += 1
-        if outcome in ("retry", "failed"):
-            try:
-                defer(key, attempts + 1, now_us + retry_delay_us(attempts + 1))
-            except Exception as error:  # noqa: BLE001 - it stays due: tried again next pass
-                log.warning(f"{kind} not deferred", extra={kind: key, "error": repr(error)})
-    return counts

@@ -25,7 +25,7 @@ import uuid
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import InvalidInput
-from chalicelib.ledger import addresses, chain, outgoing, store, stores
+from chalicelib.ledger import addresses, backoff, chain, outgoing, store, stores
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.stores.assets import Asset
@@ -80,7 +80,7 @@ def process_withdrawals(clock: Clock, limit: int = 100) -> dict[str, int]:
     counts = {"sent": 0, "retry": 0, "refunded": 0, "skipped": 0, "failed": 0}
     now_us = clock.now_us()
     due = [w for status in ("pending", "signed") for w in stores.withdrawals().due(status, now_us, limit)]
-    return outgoing.process_due("withdrawal", due, lambda w: w.id, lambda key: advance(key, clock),
+    return backoff.process_due("withdrawal", due, lambda w: w.id, lambda key: advance(key, clock),
                                 stores.withdrawals().defer, now_us, counts)
 
 

@@ -47,6 +47,7 @@ MAX_PENDING = 3
 POLL_PAUSE = 0.005
 RAW_TWI = 200
 RESTING = int(os.environ.get("BENCH_RESTING", "0"))  # extra resting orders that never cross (the depth)
+PUBLISHER = os.environ.get("BENCH_PUBLISHER", "1") != "0"  # 0: the stack without the realtime publisher
 DEADLINE = 150.0 + RESTING * 0.1  # seconds for the whole script, start-up included
 ADMIN_TOKEN = "bench-admin"
 MARKET = "ZRX-WETH"
@@ -74,7 +75,9 @@ class Stack:
 
     def start(self, deadline: float) -> float:
         started = time.perf_counter()
-        self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.runner"], cwd=ROOT, env=self.env,
+        command = (["-m", "chalicelib.local.runner"] if PUBLISHER
+                   else [str(ROOT / "bench" / "_runner_without_publisher.py")])
+        self.process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=self.env,
                                         stdout=subprocess.DEVNULL, stderr=self.log_path.open("w"))
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
@@ -199,7 +202,7 @@ def write_resting(endpoint: str, count: int) -> None:
     stream poller, like any order's)."""
     import botocore.session
 
-    from chalicelib.ledger.stores.orders import BookEntry, DynamoOrderBook, book_key
+    from chalicelib.ledger.stores.orders import BookEntry, DynamoOrders, book_key
 
     client = botocore.session.get_session().create_client(
         "dynamodb", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="local",
@@ -209,9 +212,11 @@ def write_resting(endpoint: str, count: int) -> None:
         side, tx_index, tx_hash = ("sell" if i % 2 else "buy"), 1_000 + i, f"{i + 1:064x}"
         give, get = (10**8, 9 * 10**7) if side == "sell" else (10**7, 10**8)
         assets = ("ZRX", "WETH") if side == "sell" else ("WETH", "ZRX")
-        entries.append(BookEntry(MARKET, tx_hash, tx_index, f"rest{i % 10}", side, assets[0], give, give, assets[1],
-                                 get, get, 4_000_000_000, book_key(side, give, get, tx_index, tx_hash), block_index=1))
-    DynamoOrderBook(client=client, table="lambdex-local-orders").add(entries)
+        entries.append(BookEntry(tx_hash=tx_hash, tx_index=tx_index, source=f"rest{i % 10}", give_asset=assets[0],
+                                 give_quantity=give, give_remaining=give, get_asset=assets[1], get_quantity=get,
+                                 get_remaining=get, market=MARKET, side=side, expires_at=4_000_000_000,
+                                 book_key=book_key(side, give, get, tx_index, tx_hash), block_index=1))
+    DynamoOrders(client=client, table="lambdex-local-orders").add(entries)
 
 
 def raw_transact_write(endpoint: str, runs: int) -> list[float]:
@@ -335,6 +340,8 @@ def main() -> None:
         print(f"# backend {backend}, schedule interval 5 s, stream poll interval 0.25 s (runner default); "
               f"stack up in {startup:.1f} s, deposits credited {funding:.1f} s after posting\n")
         print(f"resting orders that never cross (asks 0.9, bids 0.1; BENCH_RESTING): {RESTING}")
+        print("realtime publisher: " + ("on, in the runner's process (as `make run`)" if PUBLISHER else
+                                        "OFF (BENCH_PUBLISHER=0: bench/_runner_without_publisher.py)"))
         print(f"orders placed: {2 * PAIRS} ({PAIRS} resting sells, then {PAIRS} buys each crossing one sell, "
               f"at most {MAX_PENDING} unmatched at a time); buys matched: {len(latencies)} in {buys_seconds:.1f} s")
         print("\n| figure                                              |     p50 |     p90 |     p99 |     max |")
@@ -369,7 +376,8 @@ def main() -> None:
         print(f"median raw TransactWriteItems: {twi_median:.2f} ms; "
               f"p50(match latency) / median(raw TransactWriteItems) = {p50 / twi_median:.1f}")
         print(f"stack stopped with SIGINT, exit code {code}; whole script {time.perf_counter() - begun:.1f} s")
-        _summary.record("match_latency", f"end-to-end match latency p50 ({RESTING} resting)", f"{p50:.1f} ms",
+        _summary.record("match_latency", f"end-to-end match latency p50 ({RESTING} resting, publisher "
+                        f"{'on' if PUBLISHER else 'off'})", f"{p50:.1f} ms",
                         f"raw TransactWriteItems {twi_median:.2f} ms", p50 / twi_median)
 
 

@@ -139,7 +139,8 @@ def test_threads_on_overlapping_batches(ddb_client, ddb_ledger, ddb_endpoint, th
     for w in workers:
         w.start()
     for w in workers:
-        w.join(120)
+        w.join(300)  # generous on a loaded machine; a worker still running is a failure, not a race
+    assert not [w for w in workers if w.is_alive()], "a matcher worker did not finish"
     assert not errors
     scheduler.run(ddb_ledger)  # the reconciler finishes anything a busy market deferred
     assert_consistent(placed, ddb_ledger)

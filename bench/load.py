@@ -153,12 +153,12 @@ def crossed_fills(market_id: str) -> int:
     from chalicelib.ledger.clock import current
     from chalicelib.ledger.markets import fee_rate, get_market
     from chalicelib.ledger.matching import match_orders
-    from chalicelib.ledger.settlement import read_open_orders, to_book_order
+    from chalicelib.ledger.settlement import read_open_orders
 
     market = get_market(market_id, consistent=True)
     book = read_open_orders(market.id, current())
     excluded = frozenset(frozenset((o.tx_hash, other)) for o in book for other in o.expired_with or ())
-    return len(match_orders([to_book_order(o) for o in book], fee_rate(market), excluded).fills)
+    return len(match_orders(book, fee_rate(market), excluded).fills)  # book entries are BookOrders
 
 
 def fills_since(market_ids: list[str], since_us: int) -> int:

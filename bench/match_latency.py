@@ -202,7 +202,7 @@ def write_resting(endpoint: str, count: int) -> None:
     stream poller, like any order's)."""
     import botocore.session
 
-    from chalicelib.ledger.stores.orders import BookEntry, DynamoOrderBook, book_key
+    from chalicelib.ledger.stores.orders import BookEntry, DynamoOrders, book_key
 
     client = botocore.session.get_session().create_client(
         "dynamodb", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="local",
@@ -212,9 +212,11 @@ def write_resting(endpoint: str, count: int) -> None:
         side, tx_index, tx_hash = ("sell" if i % 2 else "buy"), 1_000 + i, f"{i + 1:064x}"
         give, get = (10**8, 9 * 10**7) if side == "sell" else (10**7, 10**8)
         assets = ("ZRX", "WETH") if side == "sell" else ("WETH", "ZRX")
-        entries.append(BookEntry(MARKET, tx_hash, tx_index, f"rest{i % 10}", side, assets[0], give, give, assets[1],
-                                 get, get, 4_000_000_000, book_key(side, give, get, tx_index, tx_hash), block_index=1))
-    DynamoOrderBook(client=client, table="lambdex-local-orders").add(entries)
+        entries.append(BookEntry(tx_hash=tx_hash, tx_index=tx_index, source=f"rest{i % 10}", give_asset=assets[0],
+                                 give_quantity=give, give_remaining=give, get_asset=assets[1], get_quantity=get,
+                                 get_remaining=get, market=MARKET, side=side, expires_at=4_000_000_000,
+                                 book_key=book_key(side, give, get, tx_index, tx_hash), block_index=1))
+    DynamoOrders(client=client, table="lambdex-local-orders").add(entries)
 
 
 def raw_transact_write(endpoint: str, runs: int) -> list[float]:

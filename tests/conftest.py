@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 # `environment` (first, alphabetically too) sets the environment before anything imports the models.
 from tests import environment, support  # noqa: F401
+
+# No per-example deadline anywhere (hypothesis' default is 200 ms): on a loaded 2-core machine
+# one slow example is a scheduling stall, not a finding. Timings belong to bench/.
+settings.register_profile("lambdex", deadline=None)
+settings.load_profile("lambdex")
 
 
 @pytest.fixture

@@ -54,12 +54,13 @@ def audit(progress: Progress | None = None, now: float | None = None,
     """The whole ledger's audit. `progress(table, items read so far)`; `now` (unix seconds,
     default the clock's) decides which open orders have expired."""
     from chalicelib.ledger import clock as clock_module
-    from chalicelib.ledger.models import Balance, JournalEntry, Market, Order, OrderMatch
+    from chalicelib.ledger import stores
+    from chalicelib.ledger.models import Balance, JournalEntry, Market
 
-    orders = [_fields(o, ORDER_FIELDS) for o in _counted(
-        "orders", Order.scan(consistent_read=True, page_size=page_size), progress, page_size)]
-    matches = [_fields(m, MATCH_FIELDS) for m in _counted(
-        "matches", OrderMatch.scan(consistent_read=True, page_size=page_size), progress, page_size)]
+    orders = [_fields(o, ORDER_FIELDS) for o in _counted("orders", stores.orders().every(page_size), progress,
+                                                          page_size)]
+    matches = [_fields(m, MATCH_FIELDS) for m in _counted("matches", stores.matches().every(page_size), progress,
+                                                           page_size)]
     markets = [{"id": m.id, "failing_passes": m.failing_passes, "last_failure": m.last_failure}
                for m in _counted("markets", Market.scan(consistent_read=True, page_size=page_size), progress,
                                  page_size)]
@@ -103,12 +104,15 @@ def table_sizes() -> dict[str, int]:
     """DynamoDB's item counts of the audited tables (approximate on AWS: updated about every
     six hours), for a progress bar's total."""
     from chalicelib.ledger import db
-    from chalicelib.ledger.models import Balance, JournalEntry, Market, Order, OrderMatch
+    from chalicelib.ledger.models import Balance, JournalEntry, Market
+    from chalicelib.ledger.stores.matches import table_name as matches_table
+    from chalicelib.ledger.stores.orders import table_name as orders_table
 
     client = db.client()
-    models = dict(zip(TABLES, (JournalEntry, Balance, Order, OrderMatch, Market), strict=True))
-    return {name: client.describe_table(TableName=model.Meta.table_name)["Table"].get("ItemCount", 0)
-            for name, model in models.items()}
+    names = (JournalEntry.Meta.table_name, Balance.Meta.table_name, orders_table(), matches_table(),
+             Market.Meta.table_name)
+    return {name: client.describe_table(TableName=table)["Table"].get("ItemCount", 0)
+            for name, table in zip(TABLES, names, strict=True)}
 
 
 def finding_kinds(report: AuditReport) -> list[str]:

@@ -7,7 +7,7 @@ Generated from the code:
 - request bodies: the views' pydantic models (`model_json_schema()`);
 - enums and filter names: the constants the views use (`orders.STATUSES`, `DEPOSIT_FILTERS`, ...);
 - the admin and Counterparty row shapes: the render functions' keys typed by the stores'
-  dataclasses (or, for rows not behind a store yet, the PynamoDB models).
+  domain dataclasses (their type hints).
 
 Hand-written (small tables below, each checked by tests/api/test_openapi.py): which dialect
 a view module is (tag, error body, security), the query parameters docs/ documents, the
@@ -16,7 +16,6 @@ other response shapes. Imported only when `/openapi.json` or `/docs` is requeste
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import re
 import types
@@ -24,14 +23,20 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.api import admin, coinbtr_trading, coinbtr_wallet, converter, counterparty, relayer, render
-from chalicelib.ledger import conversions, deposits, models, orders, withdrawals
+from chalicelib.ledger import conversions, deposits, orders, withdrawals
+from chalicelib.ledger.stores.api_keys import ApiKey
+from chalicelib.ledger.stores.assets import Asset
+from chalicelib.ledger.stores.balances import Balance
 from chalicelib.ledger.stores.conversions import Conversion
 from chalicelib.ledger.stores.deposits import Deposit
 from chalicelib.ledger.stores.journal import Entry
+from chalicelib.ledger.stores.markets import Market
+from chalicelib.ledger.stores.matches import Match
+from chalicelib.ledger.stores.orders import Order
 from chalicelib.ledger.stores.outbox import Transfer
+from chalicelib.ledger.stores.pairs import CoinPair
 from chalicelib.ledger.stores.withdrawals import Withdrawal
 
 ASSETS = "docs/assets"  # Swagger UI from the pinned swagger-ui-bundle-v2 package, served by api/docs.py
@@ -91,22 +96,6 @@ class _Blank:
         return 0
 
 
-def _attribute_type(attribute) -> dict:
-    if isinstance(attribute, NumberAttribute):
-        schema: dict = {"type": "integer"}
-    elif isinstance(attribute, BooleanAttribute):
-        schema = {"type": "boolean"}
-    elif isinstance(attribute, ListAttribute):
-        schema = {"type": "array", "items": {"type": "string"}}
-    elif isinstance(attribute, UnicodeAttribute):
-        schema = {"type": "string"}
-    else:
-        return {}
-    if attribute.null:
-        schema["type"] = [schema["type"], "null"]
-    return schema
-
-
 _HINT_TYPES = {int: "integer", str: "string", bool: "boolean"}
 
 
@@ -130,13 +119,9 @@ def _hint_type(hint) -> dict:
 
 
 def row_schema(record, fields, **overrides: str) -> dict:
-    """A row whose fields are `record`'s (a store's dataclass, or a PynamoDB model), typed
-    from its field types (or attributes), plus `overrides`."""
-    if dataclasses.is_dataclass(record):
-        hints = typing.get_type_hints(record)
-        typed = {name: _hint_type(hint) for name, hint in hints.items()}
-    else:
-        typed = {name: _attribute_type(attribute) for name, attribute in record.get_attributes().items()}
+    """A row whose fields are `record`'s (a store's domain dataclass), typed from its field
+    types, plus `overrides`."""
+    typed = {name: _hint_type(hint) for name, hint in typing.get_type_hints(record).items()}
     properties = {f: t(overrides[f]) if f in overrides else typed[f] for f in fields}
     return {"type": "object", "properties": properties, "required": list(properties)}
 
@@ -180,17 +165,17 @@ def response_schemas() -> dict[str, dict]:
                 "reason": {"type": "string"},
                 "validationErrors": {"type": "array", "items": obj("field code:i reason")}}}}},
         # admin
-        "Asset": row_schema(models.Asset, keys(render.asset_row)),
-        "Market": row_schema(models.Market, keys(render.market_row)),
-        "Pair": row_schema(models.CoinPair, keys(render.pair_row)),
+        "Asset": row_schema(Asset, keys(render.asset_row)),
+        "Market": row_schema(Market, keys(render.market_row)),
+        "Pair": row_schema(CoinPair, keys(render.pair_row)),
         "Deposit": row_schema(Deposit, keys(render.deposit_row), amount="s"),
         "ApiKeyCreated": obj("key id account scopes:[s] label:s?"),
-        "ApiKeyRow": row_schema(models.ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
-        "ApiKeyRotated": {**row_schema(models.ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
+        "ApiKeyRow": row_schema(ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
+        "ApiKeyRotated": {**row_schema(ApiKey, keys(render.api_key_row), id="s", key_hash="s"),
                           "properties": {"key": t("s"), **row_schema(
-                              models.ApiKey, keys(render.api_key_row), id="s", key_hash="s")["properties"]}},
-        "Balance": row_schema(models.Balance, keys(render.balance_row), frozen="b"),
-        "Order": row_schema(models.Order, keys(render.order_row)),
+                              ApiKey, keys(render.api_key_row), id="s", key_hash="s")["properties"]}},
+        "Balance": row_schema(Balance, keys(render.balance_row), frozen="b"),
+        "Order": row_schema(Order, keys(render.order_row)),
         "Withdrawal": row_schema(Withdrawal, keys(render.withdrawal_row)),
         "Conversion": row_schema(Conversion, keys(render.conversion_row)),
         "Transfer": row_schema(Transfer, keys(render.transfer_row)),
@@ -202,9 +187,9 @@ def response_schemas() -> dict[str, dict]:
            for name in ("Order", "Withdrawal", "Conversion", "Transfer", "Action")},
         # Counterparty
         "CpBalance": obj("address asset quantity:i quantity_normalized"),
-        "CpAsset": row_schema(models.Asset, keys(counterparty.asset_info), asset="s", divisible="b"),
-        "CpOrder": with_normalized(row_schema(models.Order, counterparty.ORDER_FIELDS), counterparty.ORDER_NORMALIZED),
-        "CpMatch": with_normalized(row_schema(models.OrderMatch, counterparty.MATCH_FIELDS),
+        "CpAsset": row_schema(Asset, keys(counterparty.asset_info), asset="s", divisible="b"),
+        "CpOrder": with_normalized(row_schema(Order, counterparty.ORDER_FIELDS), counterparty.ORDER_NORMALIZED),
+        "CpMatch": with_normalized(row_schema(Match, counterparty.MATCH_FIELDS),
                                    counterparty.MATCH_NORMALIZED),
         # algod
         "AlgodAssetHolding": {"type": "object", "required": ["round"], "properties": {

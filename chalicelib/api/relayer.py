@@ -36,7 +36,7 @@ from chalicelib.errors import (
 from chalicelib.ledger import orders, tokens
 from chalicelib.ledger.amounts import MAX_QUANTITY, to_decimal_string
 from chalicelib.ledger.clock import current as clock
-from chalicelib.ledger.models import Order
+from chalicelib.ledger.stores.orders import Order
 
 relayer = Blueprint(__name__)
 
@@ -275,10 +275,7 @@ def iso(us: int) -> str:
 
 
 def signed_fields(order: Order) -> dict[str, str]:
-    raw = order.signed_order
-    if raw is None:
-        return {}
-    return dict(raw.as_dict()) if hasattr(raw, "as_dict") else dict(raw)
+    return dict(order.signed_order or {})
 
 
 def base_quote(order: Order) -> tuple[int, int]:

@@ -11,30 +11,31 @@ cancelled or have expired meanwhile, in which case the escrow is returned).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from chalicelib import settings
 from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
-from chalicelib.ledger.models import OrderMatch
-from chalicelib.ledger.orders import book_key, get_order, status_index
+from chalicelib.ledger.orders import get_order
 from chalicelib.ledger.stores.deposits import Deposit
+from chalicelib.ledger.stores.matches import Match
+from chalicelib.ledger.stores.orders import Order, closed, reopened
 
 log = logging.getLogger("lambdex.external")
 
 
-def owed(match: OrderMatch) -> tuple[str, str, int]:
+def owed(match: Match) -> tuple[str, str, int]:
     """(payer address, external asset, quantity) the match waits for."""
     if get_asset(match.forward_asset).settlement == "external":
-        return match.tx0_address, match.forward_asset, int(match.forward_quantity)
-    return match.tx1_address, match.backward_asset, int(match.backward_quantity)
+        return match.tx0_address, match.forward_asset, match.forward_quantity
+    return match.tx1_address, match.backward_asset, match.backward_quantity
 
 
 def pay_match(deposit: Deposit, clock: Clock) -> str:
     """Complete the match a deposit pays; returns the deposit's new status."""
-    try:
-        match = OrderMatch.get(deposit.match_id, consistent_read=True)
-    except OrderMatch.DoesNotExist:
+    match = stores.matches().get(deposit.match_id or "")
+    if match is None:
         return _reject(deposit, f"no order match {deposit.match_id}", clock)
     if match.status != "pending":
         return _reject(deposit, f"order match {match.id} is {match.status}, not pending", clock)
@@ -43,22 +44,22 @@ def pay_match(deposit: Deposit, clock: Clock) -> str:
         return _reject(deposit, f"order match {match.id} is paid in {asset}, not {deposit.coin}", clock)
     if deposit.quantity < quantity:
         return _reject(deposit, f"order match {match.id} needs {quantity}, got {deposit.quantity}", clock)
-    tx = store.Tx()
+    now_us = clock.now_us()  # one instant for the whole operation
+    tx = stores.new_tx()
     if asset == match.forward_asset:  # tx0 paid outside; tx1's escrow goes to tx0
-        tx.move(match.tx1_address, match.backward_asset, locked=-int(match.backward_quantity))
-        tx.move(match.tx0_address, match.backward_asset, available=int(match.backward_quantity))
+        tx.move(match.tx1_address, match.backward_asset, locked=-match.backward_quantity)
+        tx.move(match.tx0_address, match.backward_asset, available=match.backward_quantity)
     else:  # tx1 paid outside; tx0's escrow goes to tx1, less the taker fee
-        fee = int(match.fee_paid)
-        tx.move(match.tx0_address, match.forward_asset, locked=-int(match.forward_quantity))
-        tx.move(match.tx1_address, match.forward_asset, available=int(match.forward_quantity) - fee)
+        fee = match.fee_paid
+        tx.move(match.tx0_address, match.forward_asset, locked=-match.forward_quantity)
+        tx.move(match.tx1_address, match.forward_asset, available=match.forward_quantity - fee)
         if fee:
             tx.move(settings.fee_account(), match.forward_asset, available=fee)
-    tx.update(match, actions=[OrderMatch.status.set("completed"), OrderMatch.pending_market.remove()],
-              condition=OrderMatch.status == "pending")
+    stores.matches().stage_settle(tx, match, "completed")
     stores.deposits().stage_change(tx, deposit.key, "new", {
-        "status": "credited", "owner": f"match:{match.id}", "processed_at": iso_utc(clock.now_us()),
+        "status": "credited", "owner": f"match:{match.id}", "processed_at": iso_utc(now_us),
         "pending_status": None})
-    tx.commit(f"pay:{match.id}", "settle", match.id, clock.now_us(), clock.block_index())
+    tx.commit(f"pay:{match.id}", "settle", match.id, now_us, clock.block_at(now_us / 1_000_000))
     log.info("match paid", extra={"match": match.id, "deposit": deposit.key})
     return "credited"
 
@@ -72,7 +73,7 @@ def _reject(deposit: Deposit, reason: str, clock: Clock) -> str:
 
 def expire_pending_matches(market: str, clock: Clock, limit: int = 100) -> int:
     block = clock.block_index()
-    due = OrderMatch.pending_by_market.query(market, OrderMatch.match_expire_index <= block, limit=limit)
+    due = stores.matches().pending_due(market, block, limit=limit)
     expired = 0
     for match in due:
         try:
@@ -84,14 +85,13 @@ def expire_pending_matches(market: str, clock: Clock, limit: int = 100) -> int:
 
 
 def _expire(match_id: str, clock: Clock) -> None:
-    match = OrderMatch.get(match_id, consistent_read=True)
-    if match.status != "pending":
+    match = stores.matches().get(match_id)
+    if match is None or match.status != "pending":
         return
-    tx = store.Tx()
-    tx.update(match, actions=[OrderMatch.status.set("expired"), OrderMatch.pending_market.remove()],
-              condition=OrderMatch.status == "pending")
-    sides = ((match.tx0_hash, match.tx1_hash, int(match.forward_quantity), int(match.backward_quantity)),
-             (match.tx1_hash, match.tx0_hash, int(match.backward_quantity), int(match.forward_quantity)))
+    tx = stores.new_tx()
+    stores.matches().stage_settle(tx, match, "expired")
+    sides = ((match.tx0_hash, match.tx1_hash, match.forward_quantity, match.backward_quantity),
+             (match.tx1_hash, match.tx0_hash, match.backward_quantity, match.forward_quantity))
     for tx_hash, other, gave, got in sides:
         _give_back(tx, get_order(tx_hash, match.market), other, gave, got, clock)
     tx.commit(f"expire_match:{match.id}", "expire_match", match.id, clock.now_us(), clock.block_index())
@@ -101,41 +101,33 @@ def _expire(match_id: str, clock: Clock) -> None:
 MAX_EXPIRED_WITH = 32  # unpaid expiries an order survives; at the last it closes (its item stays small)
 
 
-def _give_back(tx: store.Tx, order, other: str, gave: int, got: int, clock: Clock) -> None:
+def _give_back(tx, order: Order, other: str, gave: int, got: int, clock: Clock) -> None:
     """Return what the match took to the order, re-opening it if the match had closed it.
     The two orders never trade with each other again (`expired_with`). An order that has
     seen `MAX_EXPIRED_WITH` of its matches expire unpaid is closed instead (expired, its
     escrow returned), so `expired_with` stays bounded and the order cannot be farmed."""
-    from chalicelib.ledger.models import Order
-
     escrowed = get_asset(order.give_asset).settlement == "ledger"
-    condition = (Order.status == order.status) & (Order.give_remaining == order.give_remaining)
     now_us = clock.now_us()
-    never_again = Order.expired_with.add({other})
-    worn_out = len(order.expired_with or ()) + 1 >= MAX_EXPIRED_WITH
+    never_again = order.expired_with | {other}
+    worn_out = len(order.expired_with) + 1 >= MAX_EXPIRED_WITH
     if order.status in ("open", "filled") and worn_out:
-        left = (int(order.give_remaining) if order.status == "open" else 0) + gave  # a filled one holds `gave`
-        tx.update(order, actions=[never_again, Order.give_remaining.set(left),
-            Order.get_remaining.add(got), Order.status.set("expired"),
-            Order.status_index.set(status_index("expired", order.tx_index)), Order.book_key.remove(),
-            Order.open_expires_at.remove(), Order.updated_us.set(now_us)], condition=condition)
+        left = (order.give_remaining if order.status == "open" else 0) + gave  # a filled one holds `gave`
+        stores.orders().stage_change(tx, order, closed(order, "expired", now_us, expired_with=never_again,
+                                                       give_remaining=left, get_remaining=order.get_remaining + got))
         if escrowed and left:
             tx.move(order.source, order.give_asset, available=left, locked=-left)
         return
     if order.status == "open":
-        tx.update(order, actions=[Order.give_remaining.add(gave), Order.get_remaining.add(got),
-                                  Order.updated_us.set(now_us), never_again], condition=condition)
+        stores.orders().stage_change(tx, order, replace(
+            order, give_remaining=order.give_remaining + gave, get_remaining=order.get_remaining + got,
+            updated_us=now_us, expired_with=never_again))
         return
     if order.status == "filled" and order.expires_at > clock.now():
         # Its leftover was returned when it closed; the match's escrow is all it holds now.
-        tx.update(order, actions=[never_again,
-            Order.give_remaining.set(gave), Order.get_remaining.set(int(order.get_remaining) + got),
-            Order.status.set("open"), Order.status_index.set(status_index("open", order.tx_index)),
-            Order.book_key.set(book_key(order.side, int(order.give_quantity), int(order.get_quantity),
-                                        int(order.tx_index), order.tx_hash, order.taker)),
-            Order.open_expires_at.set(int(order.expires_at)), Order.updated_us.set(now_us),
-        ], condition=condition)
+        stores.orders().stage_change(tx, order, reopened(
+            order, expired_with=never_again, give_remaining=gave, get_remaining=order.get_remaining + got,
+            updated_us=now_us))
         return
-    tx.update(order, actions=[never_again, Order.updated_us.set(now_us)], condition=condition)
+    stores.orders().stage_change(tx, order, replace(order, expired_with=never_again, updated_us=now_us))
     if escrowed and gave:  # closed meanwhile: the escrow goes back to its owner
         tx.move(order.source, order.give_asset, available=gave, locked=-gave)

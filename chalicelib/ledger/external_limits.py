@@ -23,6 +23,7 @@ import itertools
 
 from chalicelib import settings
 from chalicelib.errors import Forbidden
+from chalicelib.ledger import stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
 
@@ -43,18 +44,14 @@ def _is_external(asset: str) -> bool:
 
 
 def open_external_orders(source: str) -> int:
-    from chalicelib.ledger.models import Order
-
-    found = itertools.islice(Order.open_by_source.query(source), READ_BOUND)
+    found = stores.orders().open_of_source(source, limit=READ_BOUND)
     return sum(1 for order in found if order.status == "open" and _is_external(order.give_asset))
 
 
 def _matches_to_pay(source: str, since_us: int):
     """The account's matches since `since_us` in which it pays the external side."""
-    from chalicelib.ledger.models import OrderMatch
-
-    as_tx0 = OrderMatch.by_tx0_address.query(source, OrderMatch.time_us >= since_us)
-    as_tx1 = OrderMatch.by_tx1_address.query(source, OrderMatch.time_us >= since_us)
+    as_tx0 = stores.matches().of_address(source, "tx0", since_us=since_us)
+    as_tx1 = stores.matches().of_address(source, "tx1", since_us=since_us)
     for match in itertools.islice(itertools.chain(as_tx0, as_tx1), READ_BOUND):
         # tx0 gives forward_asset, tx1 gives backward_asset
         gives = match.forward_asset if match.tx0_address == source else match.backward_asset
@@ -95,6 +92,4 @@ def check_external_order(source: str, give_asset: str, tx_hash: str | None, cloc
 def _exists(tx_hash: str | None) -> bool:
     if not tx_hash:
         return False
-    from chalicelib.ledger.models import Order
-
-    return next(iter(Order.by_hash.query(tx_hash.lower().removeprefix("0x"), limit=1)), None) is not None
+    return stores.orders().find(tx_hash.lower().removeprefix("0x")) is not None

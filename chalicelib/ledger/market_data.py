@@ -6,36 +6,38 @@ scale them by the assets' decimals for display.
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
 
+from chalicelib.ledger import stores
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Order, OrderMatch
 from chalicelib.ledger.stores.markets import Market
+from chalicelib.ledger.stores.matches import Match
+from chalicelib.ledger.stores.orders import BookEntry, Order
 
 DAY_US = 86_400 * 1_000_000
 
 
-def base_quantity(order: Order, remaining: bool = True) -> int:
+def base_quantity(order: BookEntry, remaining: bool = True) -> int:
     """How much of the market's base asset the order buys or sells (remaining or in all)."""
     if order.side == "sell":
-        return int(order.give_remaining if remaining else order.give_quantity)
-    return max(int(order.get_remaining if remaining else order.get_quantity), 0)
+        return order.give_remaining if remaining else order.give_quantity
+    return max(order.get_remaining if remaining else order.get_quantity, 0)
 
 
-def limit_price(order: Order) -> Fraction:
+def limit_price(order: BookEntry) -> Fraction:
     """The order's limit in quote base units per base base unit."""
     if order.side == "sell":
-        return Fraction(int(order.get_quantity), int(order.give_quantity))
-    return Fraction(int(order.give_quantity), int(order.get_quantity))
+        return Fraction(order.get_quantity, order.give_quantity)
+    return Fraction(order.give_quantity, order.get_quantity)
 
 
 def open_orders(market: str, side: str, limit: int = 1000) -> list[Order]:
     """One side of the book, best first (consistent read of the `book` local index)."""
     letter = "B" if side == "buy" else "S"
-    return list(Order.book.query(market, Order.book_key.startswith(f"{letter}#"), consistent_read=True,
-                                 limit=limit))
+    return list(itertools.islice(stores.orders().open_side(market, letter), limit))
 
 
 def price_levels(market: str, side: str, depth: int = 50) -> list[tuple[Fraction, int]]:
@@ -48,12 +50,12 @@ def price_levels(market: str, side: str, depth: int = 50) -> list[tuple[Fraction
     return [level for level in ordered if level[1] > 0][:depth]
 
 
-def fill_price(market: Market, match: OrderMatch) -> tuple[Fraction, int, int]:
+def fill_price(market: Market, match: Match) -> tuple[Fraction, int, int]:
     """(price, base quantity, quote quantity) of one match."""
     if match.forward_asset == market.base:
-        base, quote = int(match.forward_quantity), int(match.backward_quantity)
+        base, quote = match.forward_quantity, match.backward_quantity
     else:
-        base, quote = int(match.backward_quantity), int(match.forward_quantity)
+        base, quote = match.backward_quantity, match.forward_quantity
     return Fraction(quote, base), base, quote
 
 
@@ -72,7 +74,7 @@ def day_stats(market: Market, clock: Clock) -> DayStats:
     """The last 24 hours of a market, from its matches (Queries of `by_market`)."""
     stats = DayStats()
     since = clock.now_us() - DAY_US
-    for match in OrderMatch.by_market.query(market.id, OrderMatch.time_us >= since):
+    for match in stores.matches().of_market(market.id, since_us=since):
         if match.status == "expired":
             continue
         price, base, quote = fill_price(market, match)
@@ -83,43 +85,34 @@ def day_stats(market: Market, clock: Clock) -> DayStats:
         stats.base_volume += base
         stats.quote_volume += quote
         stats.trades += 1
-    before = next(iter(OrderMatch.by_market.query(market.id, OrderMatch.time_us < since,
-                                                  scan_index_forward=False, limit=1)), None)
+    before = next(stores.matches().of_market(market.id, before_us=since, newest_first=True, limit=1), None)
     if before is not None:
         stats.price_24h = fill_price(market, before)[0]
         stats.last = stats.last if stats.last is not None else stats.price_24h
     return stats
 
 
-def matches_of_order(tx_hash: str) -> list[OrderMatch]:
-    tx_hash = tx_hash.lower().removeprefix("0x")
-    found = list(OrderMatch.by_tx0.query(tx_hash)) + list(OrderMatch.by_tx1.query(tx_hash))
-    return sorted(found, key=lambda m: (int(m.time_us), m.id))
+def matches_of_order(tx_hash: str) -> list[Match]:
+    return stores.matches().of_order(tx_hash.lower().removeprefix("0x"))
 
 
 def matches_of_address(address: str, limit: int = 100, offset: int = 0, market: str | None = None
-                       ) -> list[OrderMatch]:
+                       ) -> list[Match]:
     """An address's matches (as tx0 or tx1), newest first, `offset` skipped, optionally one
     market's. Both per-address indexes are read newest first, as far as the page needs (the
     market a filter on the Query, which keeps paging until it has them): every match is reachable."""
     wanted = offset + limit
-    only = (OrderMatch.market == market) if market else None
-    found = [m for index in (OrderMatch.by_tx0_address, OrderMatch.by_tx1_address)
-             for m in index.query(address, scan_index_forward=False, limit=wanted, filter_condition=only)]
+    found = [m for role in ("tx0", "tx1")
+             for m in stores.matches().of_address(address, role, market=market, limit=wanted, newest_first=True)]
     unique = {m.id: m for m in found}  # a match of an address with itself is in both
-    return sorted(unique.values(), key=lambda m: (int(m.time_us), m.id), reverse=True)[offset:wanted]
+    return sorted(unique.values(), key=lambda m: (m.time_us, m.id), reverse=True)[offset:wanted]
 
 
 def open_orders_of(source: str, limit: int = 100, offset: int = 0, market: str | None = None) -> list[Order]:
     """An owner's open orders from the sparse `open_by_source` index (only open orders carry a
     book key), in its order: buys then sells, each best price first, then arrival."""
-    only = (Order.market == market) if market else None
-    found = Order.open_by_source.query(source, limit=offset + limit, filter_condition=only)
-    return list(found)[offset:offset + limit]
+    return list(stores.orders().open_of_source(source, market=market, limit=offset + limit))[offset:offset + limit]
 
 
-def get_match(match_id: str) -> OrderMatch | None:
-    try:
-        return OrderMatch.get(match_id)
-    except OrderMatch.DoesNotExist:
-        return None
+def get_match(match_id: str) -> Match | None:
+    return stores.matches().get(match_id)

@@ -329,7 +329,7 @@ def _validate(orders: list[BookOrder]) -> None:
     asset_a, asset_b = orders[0].give_asset, orders[0].get_asset
     for o in orders:
         # One fast check of the common case (exact built-in types); anything else gets the precise one.
-        if not (type(o) is BookOrder and type(o.tx_index) is int and type(o.give_quantity) is int
+        if not (isinstance(o, BookOrder) and type(o.tx_index) is int and type(o.give_quantity) is int
                 and type(o.give_remaining) is int and type(o.get_quantity) is int
                 and type(o.get_remaining) is int and type(o.tx_hash) is str and type(o.source) is str
                 and type(o.give_asset) is str and type(o.get_asset) is str

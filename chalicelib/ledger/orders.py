@@ -20,22 +20,19 @@ from botocore.exceptions import ClientError
 
 from chalicelib import observability
 from chalicelib.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound
-from chalicelib.ledger import cache, db, external_limits, store
+from chalicelib.ledger import cache, db, external_limits, paging, store, stores
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.assets import get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import find_market, get_market, market_of_pair
 from chalicelib.ledger.matching import CAPS, is_dust
-from chalicelib.ledger.models import Market as MarketItem
-from chalicelib.ledger.models import Order
-from chalicelib.ledger.stores import orders as order_store
 from chalicelib.ledger.stores.markets import Market
+from chalicelib.ledger.stores.orders import STATUSES, Order, book_key, closed
 
 log = logging.getLogger("lambdex.orders")
 
 MAX_EXPIRATION = 8064  # blocks, as Counterparty
 DEFAULT_EXPIRATION = MAX_EXPIRATION
-STATUSES = ("open", "filled", "cancelled", "expired")
 
 
 @dataclass
@@ -109,10 +106,6 @@ def new_tx_hash() -> str:
     return hashlib.sha256(secrets.token_bytes(32)).hexdigest()
 
 
-book_key = order_store.book_key  # the `book` index key: public sides, or a taker's own space
-status_index = order_store.status_index
-
-
 def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
     """Lock the give side and open the order; (order, False) when it existed already.
 
@@ -159,25 +152,23 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
         expires_at = clock.time_of_block(expire_index)
     expiration = expire_index - block
     order = Order(
-        market.id, tx_hash,
-        tx_index=tx_index, block_index=block, source=request.source, side=side,
+        tx_hash=tx_hash, tx_index=tx_index, source=request.source,
         give_asset=give.name, give_quantity=request.give_quantity, give_remaining=request.give_quantity,
         get_asset=get.name, get_quantity=request.get_quantity, get_remaining=request.get_quantity,
-        expiration=expiration, expire_index=expire_index, expires_at=int(expires_at),
+        taker=request.taker, cap=request.cap, market=market.id, side=side, expires_at=int(expires_at),
+        book_key=book_key(side, request.give_quantity, request.get_quantity, tx_index, tx_hash, request.taker),
+        block_index=block, expiration=expiration, expire_index=expire_index,
         fee_required=request.fee_required, fee_required_remaining=request.fee_required,
         fee_provided=request.fee_provided, fee_provided_remaining=request.fee_provided,
-        status="open", status_index=status_index("open", tx_index),
-        book_key=book_key(side, request.give_quantity, request.get_quantity, tx_index, tx_hash, request.taker),
-        open_expires_at=int(expires_at), taker=request.taker, dialect=request.dialect,
+        status="open", open_expires_at=int(expires_at), dialect=request.dialect,
         signed_order=request.signed_order, created_us=now_us, updated_us=now_us,
-        cap=None if request.cap == "give" else request.cap,
     )
-    tx = store.Tx()
-    tx.put(order, condition=Order.tx_hash.does_not_exist(), on_fail=store.AlreadyApplied)
+    tx = stores.new_tx()
+    stores.orders().stage_place(tx, order)
     if give.settlement == "ledger":  # an externally settled asset (BTC) is paid later, not escrowed
         tx.move(request.source, give.name, available=-request.give_quantity, locked=request.give_quantity)
     if request.taker and not market.restricted:  # settlement looks for restricted orders only where flagged
-        tx.update(MarketItem(market.id), actions=[MarketItem.restricted.set(True)])
+        stores.markets().stage_flag_restricted(tx, market.id)
     try:
         _commit_retrying(tx, tx_hash, now_us, block)
     except store.AlreadyApplied:
@@ -195,7 +186,7 @@ def place_order(request: OrderRequest, clock: Clock) -> tuple[Order, bool]:
     return order, True
 
 
-def _commit_retrying(tx: store.Tx, tx_hash: str, now_us: int, block: int) -> None:
+def _commit_retrying(tx, tx_hash: str, now_us: int, block: int) -> None:
     """Commit a placement, again after a conflict, a throttle or a lost answer (the order id
     and the journal entry make a repeat harmless); `Busy` (503) once the budget is spent."""
     for attempt in range(PLACE_ATTEMPTS):
@@ -218,11 +209,10 @@ def get_order(tx_hash: str, market: str | None = None) -> Order:
     if not db.is_key(tx_hash):
         raise NotFound(f"no order {tx_hash}")
     if market is not None:
-        try:
-            return Order.get(normalize_name(market), tx_hash, consistent_read=True)
-        except Order.DoesNotExist:
-            pass
-    found = next(iter(Order.by_hash.query(tx_hash, limit=1)), None)
+        found = stores.orders().get(normalize_name(market), tx_hash)
+        if found is not None:
+            return found
+    found = stores.orders().find(tx_hash)
     if found is None:
         raise NotFound(f"no order {tx_hash}")
     if market is None:  # the index may lag: read the item itself
@@ -242,23 +232,17 @@ def close_order(tx_hash: str, requester: str | None, status: str, clock: Clock, 
             raise Forbidden("only the order's owner may cancel it")
         if order.status != "open":
             raise InvalidInput(f"order {order.tx_hash} is {order.status}, not open", field="id")
-        tx = store.Tx()
-        tx.update(
-            order,
-            actions=[
-                Order.status.set(status), Order.status_index.set(status_index(status, order.tx_index)),
-                Order.book_key.remove(), Order.open_expires_at.remove(), Order.updated_us.set(clock.now_us()),
-            ],
-            condition=(Order.status == "open") & (Order.give_remaining == order.give_remaining),
-        )
+        now_us = clock.now_us()  # one instant for the whole operation
+        after = closed(order, status, now_us)
+        tx = stores.new_tx()
+        stores.orders().stage_change(tx, order, after)
         if get_asset(order.give_asset).settlement == "ledger" and order.give_remaining:
             tx.move(order.source, order.give_asset, available=order.give_remaining, locked=-order.give_remaining)
         verb = "cancel" if status == "cancelled" else "expire"
-        tx.commit(f"{verb}:{order.tx_hash}", verb, order.tx_hash, clock.now_us(), clock.block_index(),
+        tx.commit(f"{verb}:{order.tx_hash}", verb, order.tx_hash, now_us, clock.block_at(now_us / 1_000_000),
                   action=action)
-        order.status = status
         log.info(f"order {status}", extra={"order": order.tx_hash, "refund": order.give_remaining})
-        return order
+        return after
 
     try:
         return store.run(attempt, what=f"close order {tx_hash}")
@@ -272,8 +256,7 @@ def cancel_order(tx_hash: str, requester: str, clock: Clock, market: str | None 
 
 def expire_due_orders(market: str, clock: Clock, limit: int = 100) -> int:
     """Expire the open orders of `market` whose expiry has passed (scheduler)."""
-    due = Order.open_expiry.query(market, Order.open_expires_at <= int(clock.now()), limit=limit,
-                                  consistent_read=True)
+    due = stores.orders().due_to_expire(market, clock.now(), limit=limit)
     expired = 0
     for order in due:
         try:
@@ -290,9 +273,7 @@ def orders_of_asset(asset: str, status: str | None, limit: int, offset: int) -> 
     wanted = offset + limit
     found: list[Order] = []
     for wanted_status in [status] if status else STATUSES:
-        prefix = Order.status_index.startswith(f"{wanted_status}#")
-        for index in (Order.by_give_asset, Order.by_get_asset):
-            found += index.query(name, prefix, scan_index_forward=False, limit=wanted)
+        found += stores.orders().of_asset(name, wanted_status, limit=wanted)
     found.sort(key=lambda o: (o.tx_index, o.tx_hash), reverse=True)
     return found[offset:offset + limit]
 
@@ -311,29 +292,17 @@ def cancel_open_orders(action, clock: Clock, *, source: str | None = None, marke
     Both lists are sparse indexes holding open orders only, so a cancelled order leaves
     them; the cursor still resumes after the last order read (the account's list is a
     GSI, which may show an order that has just closed: it is skipped)."""
-    from chalicelib.ledger import paging
-
     if (source is None) == (market is None):
         raise InvalidInput("give an account or a market", field="account")
     if source is not None:
         if not db.is_key(source):
             raise InvalidInput("not an account", field="account")
-
-        def query(start):
-            return Order.open_by_source.query(source, limit=limit, last_evaluated_key=start)
-
-        keys = paging.key_types(Order, "market", "tx_hash", "source", "book_key")
+        found = stores.orders().page_open_of_source(source, limit, cursor)
     else:
         market_row = find_market(market or "")
         if market_row is None:
             raise NotFound(f"no market {market!r}")
-
-        def query(start):
-            return Order.book.query(market_row.id, limit=limit, last_evaluated_key=start, consistent_read=True)
-
-        keys = paging.key_types(Order, "market", "tx_hash", "book_key")
-    found = paging.page(query, keys, limit, cursor, fixed={"source": source} if source is not None
-                        else {"market": market_row.id})
+        found = stores.orders().page_book(market_row.id, limit, cursor)
     cancelled = []
     for order in found.rows:
         try:
@@ -343,23 +312,17 @@ def cancel_open_orders(action, clock: Clock, *, source: str | None = None, marke
     return cancelled, found.cursor
 
 
-def admin_orders(limit: int, cursor: str | None, source: str | None, market: str | None, status: str | None):
+def admin_orders(limit: int, cursor: str | None, source: str | None, market: str | None,
+                 status: str | None) -> paging.Page[Order]:
     """An account's orders, newest first (status filters), or a market's open orders, best first."""
-    from chalicelib.ledger import paging
-
     def keep(order: Order) -> bool:
         return status is None or order.status == status
 
     if source is not None:
         if not db.is_key(source):
             raise InvalidInput("not an account", field="account")
-        return paging.page(lambda start: Order.by_source.query(
-            source, scan_index_forward=False, last_evaluated_key=start),
-        paging.key_types(Order, "market", "tx_hash", "source", "tx_index"),
-            limit, cursor, keep, fixed={"source": source})
+        return stores.orders().page_of_source(source, limit, cursor, keep)
     found = find_market(market or "")
     if found is None:
         raise NotFound(f"no market {market!r}")
-    return paging.page(lambda start: Order.book.query(found.id, last_evaluated_key=start, consistent_read=True),
-                       paging.key_types(Order, "market", "tx_hash", "book_key"), limit, cursor, keep,
-                       fixed={"market": found.id})
+    return stores.orders().page_book(found.id, limit, cursor, keep)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from fractions import Fraction
 
 from chalicelib import observability, settings
@@ -36,11 +36,10 @@ from chalicelib.ledger import store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import fee_rate, get_market
-from chalicelib.ledger.matching import BookOrder, Fill, MatchResult, crosses, match_orders
-from chalicelib.ledger.stores import matches as match_store
-from chalicelib.ledger.stores import orders as order_store
+from chalicelib.ledger.matching import Fill, MatchResult, crosses, match_orders
 from chalicelib.ledger.stores.markets import Market
-from chalicelib.ledger.stores.orders import BookEntry, DynamoOrderBook, OrderBook
+from chalicelib.ledger.stores.matches import Match, match_id
+from chalicelib.ledger.stores.orders import SIDES, BookEntry, OrderStore, price_bound
 from chalicelib.logs import Timer
 
 log = logging.getLogger("lambdex.settlement")
@@ -49,9 +48,7 @@ MATCH_EXPIRE_BLOCKS = 20  # Counterparty: a pending match expires 20 blocks afte
 TOP = 4  # orders read from the top of each side before knowing whether anything crosses
 PAGE = 100  # orders per page while reading a crossing region
 MAX_SIDE_READ = 1000  # orders of one side read in one pass (bounded work; the next pass goes on)
-_BOOK_ORDER_FIELDS = {f.name for f in fields(BookOrder)}
 
-book: OrderBook = DynamoOrderBook()
 _readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="book-read")  # botocore clients are thread-safe
 
 
@@ -66,6 +63,13 @@ class SettleReport:
 
 # -- reading ------------------------------------------------------------------------------
 
+def __getattr__(name: str) -> OrderStore:
+    """`settlement.book`: the active orders store, whose read counts benchmarks and tests look at."""
+    if name == "book":
+        return stores.orders()
+    raise AttributeError(name)
+
+
 def _price(entry: BookEntry) -> Fraction:
     return Fraction(entry.get_quantity, entry.give_quantity)
 
@@ -77,6 +81,7 @@ def _live(entries: list[BookEntry], now: float) -> list[BookEntry]:
 def _read_top(market: str, letter: str, now: float, prefix: str = "") -> tuple[list[BookEntry], bool]:
     """The top of one side until its best live order (expired ones the scheduler has not
     removed yet are passed over); (entries read, whether the side may hold more)."""
+    book = stores.orders()
     page = book.side(market, letter, limit=TOP, prefix=prefix)
     read = list(page.entries)
     while page.more and not _live(read, now) and len(read) < MAX_SIDE_READ:
@@ -88,6 +93,7 @@ def _read_top(market: str, letter: str, now: float, prefix: str = "") -> tuple[l
 def _read_region(market: str, letter: str, top: list[BookEntry], more: bool, bound: str,
                  prefix: str = "") -> list[BookEntry]:
     """The orders of one side with keys up to `bound`: those of `top`, then further pages."""
+    book = stores.orders()
     region = [e for e in top if e.book_key <= bound]
     while more and region and region[-1].book_key == top[-1].book_key and len(region) < MAX_SIDE_READ:
         page = book.side(market, letter, limit=PAGE, upper=bound, after=region[-1].book_key, prefix=prefix)
@@ -107,45 +113,27 @@ def read_crossing_orders(market: str, clock: Clock, prefix: str = "") -> list[Bo
     tops = {"S": _read_top(market, "S", now, prefix), "B": buys.result()}
     best = {letter: next(iter(_live(entries, now)), None) for letter, (entries, _) in tops.items()}
     buy, sell = best["B"], best["S"]
-    if buy is None or sell is None or not crosses(_as_book_order(buy), _as_book_order(sell)):
+    if buy is None or sell is None or not crosses(buy, sell):
         return []
     found: list[BookEntry] = []
     for letter, other in (("B", sell), ("S", buy)):
         entries, more = tops[letter]
-        bound = order_store.price_bound(letter, 1 / _price(other), prefix)
+        bound = price_bound(letter, 1 / _price(other), prefix)
         found += _read_region(market, letter, entries, more, bound, prefix)
     return _live(found, now)
 
 
 def read_open_orders(market: str, clock: Clock) -> list[BookEntry]:
     """The whole live public book (tests and audits; settlement reads only what crosses)."""
+    book = stores.orders()
     found: list[BookEntry] = []
-    for letter in order_store.SIDES:
+    for letter in SIDES:
         page = book.side(market, letter, limit=PAGE)
         found += page.entries
         while page.more:
             page = book.side(market, letter, limit=PAGE, after=found[-1].book_key)
             found += page.entries
     return _live(found, clock.now())
-
-
-def _as_book_order(entry: BookEntry) -> BookOrder:
-    values = dict(
-        tx_hash=entry.tx_hash, tx_index=entry.tx_index, source=entry.source,
-        give_asset=entry.give_asset, give_quantity=entry.give_quantity, give_remaining=entry.give_remaining,
-        get_asset=entry.get_asset, get_quantity=entry.get_quantity, get_remaining=entry.get_remaining,
-        taker=entry.taker, cap=entry.cap,
-    )
-    if "cap" not in _BOOK_ORDER_FIELDS:  # the matcher without caps: every order is give-capped
-        values.pop("cap")
-    return BookOrder(**values)
-
-
-def to_book_order(order) -> BookOrder:
-    """A `BookOrder` of a `BookEntry` (or of a stored `Order` item)."""
-    if isinstance(order, BookEntry):
-        return _as_book_order(order)
-    return _as_book_order(order_store.entry_from_item(order.serialize()))
 
 
 # -- settling -----------------------------------------------------------------------------
@@ -192,7 +180,7 @@ def _restricted_takers(market_id: str) -> set[str]:
     takers: set[str] = set()
     start = f"{random.getrandbits(32):08x}"[: random.randint(0, 4)]
     for low in (start, ""):
-        page = book.restricted_from(market_id, low, limit=PAGE)
+        page = stores.orders().restricted_from(market_id, low, limit=PAGE)
         takers |= {e.taker for e in page.entries if e.taker}
         if len(takers) >= RECONCILE_TAKERS or not start:
             break
@@ -202,36 +190,19 @@ def _restricted_takers(market_id: str) -> set[str]:
 def _restricted_book(market_id: str, trader: str, clock: Clock) -> list[BookEntry]:
     """The orders only `trader` may fill, with `trader`'s own open orders that cross them."""
     now = clock.now()
-    page = book.restricted_to(market_id, trader, limit=PAGE)
+    page = stores.orders().restricted_to(market_id, trader, limit=PAGE)
     restricted = _live(page.entries, now)
     if not restricted:
         return []
     own: list[BookEntry] = []
-    for letter in order_store.SIDES:
+    for letter in SIDES:
         opposite = [e for e in restricted if e.letter != letter]
         if opposite:
             best = min(opposite, key=_price)
-            bound = order_store.price_bound(letter, 1 / _price(best))
-            own += [e for e in _orders_of(trader, market_id, letter, bound) if e.expires_at > now]
+            bound = price_bound(letter, 1 / _price(best))
+            own += [e for e in stores.orders().own_side(trader, market_id, letter, bound, limit=PAGE)
+                    if e.expires_at > now]
     return restricted + own if own else []
-
-
-def _orders_of(source: str, market_id: str, letter: str, bound: str) -> list[BookEntry]:
-    """`source`'s public open orders of one side up to `bound` (the `open_by_source` index;
-    eventually consistent, so a settlement conditions on every value it read)."""
-    from chalicelib.ledger import db
-    from chalicelib.ledger.models import Order
-
-    names = dict(order_store._NAMES)
-    response = db.client().query(
-        TableName=Order.Meta.table_name, IndexName="open_by_source", Limit=PAGE,
-        KeyConditionExpression="#a3 = :s AND #a15 BETWEEN :lo AND :hi", FilterExpression="#a0 = :m",
-        ProjectionExpression=order_store._PROJECTION, ExpressionAttributeNames=names,
-        ExpressionAttributeValues={":s": {"S": source}, ":lo": {"S": f"{letter}#"}, ":hi": {"S": bound},
-                                   ":m": {"S": market_id}},
-    )
-    book.stats.round_trips += 1
-    return [order_store.entry_from_item(item) for item in response.get("Items", [])]
 
 
 def _settle_once(market_id: str, clock: Clock, report: SettleReport, read: list[BookEntry]) -> bool:
@@ -241,7 +212,7 @@ def _settle_once(market_id: str, clock: Clock, report: SettleReport, read: list[
     market = get_market(market_id, consistent=True)
     orders = {e.tx_hash: e for e in read}
     excluded = frozenset(frozenset((e.tx_hash, other)) for e in read for other in e.expired_with)
-    result = match_orders([_as_book_order(e) for e in orders.values()], fee_rate(market), excluded)
+    result = match_orders(list(orders.values()), fee_rate(market), excluded)
     traded = {h for f in result.fills for h in (f.tx0_hash, f.tx1_hash)}
     closed_on_entry = [h for h, outcome in result.outcomes.items() if outcome.closed and h not in traded]
     if not result.fills and not closed_on_entry:
@@ -283,7 +254,7 @@ class _Plan:
         for fill in self.result.fills:
             for h in (fill.tx0_hash, fill.tx1_hash):
                 fills_of[h] = fills_of.get(h, 0) + 1
-        tx = store.Tx()
+        tx = stores.new_tx()
         ids = []
         last_price = None
         for fill in self.fills:
@@ -303,11 +274,9 @@ class _Plan:
                     tx.move(fee_account, fill.forward_asset, available=fill.fee)
                 tx.move(tx1.source, fill.backward_asset, locked=-fill.backward_quantity)
                 tx.move(tx0.source, fill.backward_asset, available=fill.backward_quantity)
-            id = match_store.match_id(tx0.tx_hash, tx1.tx_hash, self.seq,
-                                      repeat=bool(tx0.expired_with or tx1.expired_with))
+            id = match_id(tx0.tx_hash, tx1.tx_hash, self.seq, repeat=bool(tx0.expired_with or tx1.expired_with))
             ids.append(id)
-            tx.raw("Put", match_store.match_put(_match_item(id, market, tx0, tx1, fill, pending, self.block,
-                                                             self.now_us)))
+            stores.matches().stage_new(tx, _match(id, market, tx0, tx1, fill, pending, self.block, self.now_us))
             last_price = _base_price(market, fill)
         self.closed = 0
         touched = list(dict.fromkeys([h for f in self.fills for h in (f.tx0_hash, f.tx1_hash)] + self.closing))
@@ -324,7 +293,7 @@ class _Plan:
                 self.closed += 1
                 if give_left and entry.give_asset not in external:  # refund what it did not give
                     tx.move(entry.source, entry.give_asset, available=give_left, locked=-give_left)
-            tx.raw("Update", order_store.remaining_update(entry, give_left, get_left, self.now_us, close_as))
+            stores.orders().stage_fill(tx, entry, give_left, get_left, self.now_us, close_as)
         stores.markets().stage_advance(tx, market, last_price)
         self.match_ids = tuple(ids)
         return tx
@@ -383,28 +352,18 @@ def _plan(market: Market, orders: dict[str, BookEntry], result: MatchResult, clo
                  clock.block_at(now_us / 1_000_000))
 
 
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def _match_item(id: str, market: Market, tx0: BookEntry, tx1: BookEntry, fill: Fill, pending: bool, block: int,
-                now_us: int) -> dict:
-    """The match in wire format (the `matches` table's `OrderMatch` shape)."""
-    item = {
-        "id": {"S": id}, "market": {"S": market.id},
-        "tx0_index": _n(tx0.tx_index), "tx0_hash": {"S": tx0.tx_hash}, "tx0_address": {"S": tx0.source},
-        "tx1_index": _n(tx1.tx_index), "tx1_hash": {"S": tx1.tx_hash}, "tx1_address": {"S": tx1.source},
-        "forward_asset": {"S": fill.forward_asset}, "forward_quantity": _n(fill.forward_quantity),
-        "backward_asset": {"S": fill.backward_asset}, "backward_quantity": _n(fill.backward_quantity),
-        "tx0_block_index": _n(tx0.block_index), "tx1_block_index": _n(tx1.block_index), "block_index": _n(block),
-        "tx0_expiration": _n(tx0.expiration), "tx1_expiration": _n(tx1.expiration),
-        "match_expire_index": _n(block + MATCH_EXPIRE_BLOCKS), "fee_paid": _n(fill.fee),
-        "fee_asset": {"S": fill.forward_asset}, "status": {"S": "pending" if pending else "completed"},
-        "time_us": _n(now_us),
-    }
-    if pending:
-        item["pending_market"] = {"S": market.id}
-    return item
+def _match(id: str, market: Market, tx0: BookEntry, tx1: BookEntry, fill: Fill, pending: bool, block: int,
+           now_us: int) -> Match:
+    return Match(
+        id=id, market=market.id, tx0_index=tx0.tx_index, tx0_hash=tx0.tx_hash, tx0_address=tx0.source,
+        tx1_index=tx1.tx_index, tx1_hash=tx1.tx_hash, tx1_address=tx1.source,
+        forward_asset=fill.forward_asset, forward_quantity=fill.forward_quantity,
+        backward_asset=fill.backward_asset, backward_quantity=fill.backward_quantity,
+        tx0_block_index=tx0.block_index, tx1_block_index=tx1.block_index, block_index=block,
+        tx0_expiration=tx0.expiration, tx1_expiration=tx1.expiration,
+        match_expire_index=block + MATCH_EXPIRE_BLOCKS, fee_paid=fill.fee, fee_asset=fill.forward_asset,
+        status="pending" if pending else "completed", time_us=now_us,
+    )
 
 
 def _base_price(market: Market, fill: Fill) -> str:

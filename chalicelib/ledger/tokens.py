@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from chalicelib.errors import InvalidInput
-from chalicelib.ledger import orders
+from chalicelib.ledger import orders, stores
 from chalicelib.ledger.assets import asset_by_token, get_asset, normalize_name
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.market_data import DayStats, day_stats
 from chalicelib.ledger.markets import find_market, list_markets
-from chalicelib.ledger.models import Order
 from chalicelib.ledger.stores.assets import Asset
 from chalicelib.ledger.stores.markets import Market
+from chalicelib.ledger.stores.orders import Order
 
 
 class UnknownToken(InvalidInput):
@@ -153,14 +153,11 @@ def book_side(market_id: str, side: str, signed_only: bool = False) -> Iterator[
     from the `book` local index (strongly consistent). `signed_only`: only signed 0x orders
     (a filter on the Query, which pages on until it has them)."""
     letter = {"buy": "B", "sell": "S"}[side]
-    only = Order.signed_order.exists() if signed_only else None
-    public = Order.book.query(market_id, Order.book_key.startswith(f"{letter}#"), consistent_read=True,
-                              filter_condition=only)
+    public = stores.orders().open_side(market_id, letter, signed_only=signed_only)
     # Taker-restricted orders live in their own key space (T#<taker>#<side>#...), off the
     # public sides that settlement reads; the 0x views show them too, merged by price.
-    restricted = sorted((o for o in Order.book.query(market_id, Order.book_key.startswith("T#"), consistent_read=True,
-                                                     filter_condition=only)
-                         if o.side == side), key=_side_key)
+    restricted = sorted(stores.orders().open_side(market_id, letter, restricted=True, signed_only=signed_only),
+                        key=_side_key)
     return heapq.merge(public, restricted, key=_side_key)
 
 
@@ -170,17 +167,17 @@ def _side_key(order: Order) -> str:
 
 def open_orders_of(source: str) -> Iterator[Order]:
     """An owner's open orders, from the sparse `open_by_source` index."""
-    return iter(Order.open_by_source.query(source))
+    return stores.orders().open_of_source(source)
 
 
 def orders_of(source: str) -> Iterator[Order]:
     """An owner's orders of every status, newest first."""
-    return iter(Order.by_source.query(source, scan_index_forward=False))
+    return stores.orders().of_source(source)
 
 
 def orders_for_taker(taker: str) -> Iterator[Order]:
     """Orders only `taker` may fill (sparse `by_taker` index), newest first."""
-    return iter(Order.by_taker.query(taker.lower(), scan_index_forward=False))
+    return stores.orders().for_taker(taker.lower())
 
 
 def book_depth(market_id: str, side: str, at_least: int, signed_only: bool = False) -> list[Order]:
@@ -188,10 +185,9 @@ def book_depth(market_id: str, side: str, at_least: int, signed_only: bool = Fal
     price as the last of them (so a caller re-sorting ties sees the whole tie)."""
     taken: list[Order] = []
     for order in book_side(market_id, side, signed_only):
-        price = (int(order.get_quantity), int(order.give_quantity))
         if len(taken) >= at_least:
             last = taken[-1]
-            if price[0] * int(last.give_quantity) != price[1] * int(last.get_quantity):
+            if order.get_quantity * last.give_quantity != order.give_quantity * last.get_quantity:
                 break
         taken.append(order)
     return taken

@@ -14,8 +14,11 @@ it when the load stops; without the variable, always):
 - `redeliver`: a batch handled successfully is delivered a second time.
 
 Each injected fault is logged as `{"event": "fault.injected", "fault": <kind>}` and counted
-in `<switch file>.counts` (JSON, rewritten on each fault), which the soak reads: the app's
-own logger may send the log elsewhere. Faults are drawn with the operation's probability from one seeded generator.
+in `<switch file>.counts` (JSON `{"injected": {kind: n}, "drawn": {kind: n}}`, rewritten on
+each fault and on each stream batch), which the soak reads: the app's own logger may send the
+log elsewhere. `drawn` counts the chances each kind had (TransactWriteItems calls, stream
+batches), so a count of injected faults can be read against it. Faults are drawn with the
+operation's probability from one seeded generator.
 """
 
 from __future__ import annotations
@@ -44,23 +47,28 @@ def parse(spec: str) -> dict[str, float]:
     return rates
 
 
+BATCH_KINDS = ("crash", "redeliver")  # drawn once per stream batch (few): the counts file is kept exact
+
+
 class Faults:
     def __init__(self, rates: dict[str, float], switch: str | None):
         self.rates, self.switch = rates, switch
         self.counts: dict[str, int] = {}
+        self.drawn: dict[str, int] = {}
 
     def draw(self, kind: str) -> bool:
         if self.switch is not None and not os.path.exists(self.switch):
             return False
         with _lock:
             hit = _rng.random() < self.rates.get(kind, 0.0)
+            self.drawn[kind] = self.drawn.get(kind, 0) + 1
+            if hit:
+                self.counts[kind] = self.counts.get(kind, 0) + 1
+            if self.switch is not None and (hit or kind in BATCH_KINDS):
+                with open(self.switch + ".counts", "w") as out:
+                    json.dump({"injected": self.counts, "drawn": self.drawn}, out)
         if hit:
             log.warning("fault.injected", extra={"fault": kind})
-            if self.switch is not None:
-                with _lock:
-                    self.counts[kind] = self.counts.get(kind, 0) + 1
-                    with open(self.switch + ".counts", "w") as out:
-                        json.dump(self.counts, out)
         return hit
 
 

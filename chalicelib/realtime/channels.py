@@ -24,7 +24,8 @@ from typing import Any
 from chalicelib.ledger.amounts import fraction_to_decimal_string
 from chalicelib.ledger.clock import iso_utc
 from chalicelib.ledger.market_data import DayStats, base_quantity, limit_price
-from chalicelib.ledger.models import Order, OrderMatch
+from chalicelib.ledger.stores.matches import Match
+from chalicelib.ledger.stores.orders import Order
 from chalicelib.ledger.tokens import TokenMarket
 
 CHANNELS = ("orderbook", "trades", "ticker", "book", "orders")
@@ -181,19 +182,19 @@ def book_delta(tm: TokenMarket, old: dict[str, list[tuple[Fraction, int]]],
     return delta
 
 
-def trade_side(tm: TokenMarket, match: OrderMatch) -> str:
+def trade_side(tm: TokenMarket, match: Match) -> str:
     """The taker's side (tx1, the incoming order): it sold the base if the resting order gave the quote."""
     return "buy" if match.forward_asset == tm.market.base else "sell"
 
 
-def trade_view(tm: TokenMarket, match: OrderMatch, seq: int | None = None) -> dict:
+def trade_view(tm: TokenMarket, match: Match, seq: int | None = None) -> dict:
     if match.forward_asset == tm.market.base:
-        base, quote = int(match.forward_quantity), int(match.backward_quantity)
+        base, quote = match.forward_quantity, match.backward_quantity
     else:
-        base, quote = int(match.backward_quantity), int(match.forward_quantity)
+        base, quote = match.backward_quantity, match.forward_quantity
     row = {"market": tm.market.id, "id": match.id, "price": price_text(tm, Fraction(quote, base)),
            "amount": base_text(tm, base), "quoteAmount": quote_text(tm, quote), "side": trade_side(tm, match),
-           "status": match.status, "time": iso_utc(int(match.time_us)), "timeUs": int(match.time_us)}
+           "status": match.status, "time": iso_utc(match.time_us), "timeUs": match.time_us}
     if seq is not None:
         row["seq"] = seq
     return row
@@ -222,10 +223,10 @@ def order_view(tm: TokenMarket, order: Order) -> dict:
             "price": price_text(tm, limit_price(order)), "amount": base_text(tm, amount),
             "remaining": base_text(tm, remaining if order.status == "open" else 0),
             "status": order.status, "dialect": order.dialect,
-            "time": iso_utc(int(order.updated_us or order.created_us))}
+            "time": iso_utc(order.updated_us or order.created_us)}
 
 
-def fill_view(tm: TokenMarket, match: OrderMatch, account: str) -> dict:
+def fill_view(tm: TokenMarket, match: Match, account: str) -> dict:
     row = trade_view(tm, match)
     row["event"] = "fill"
     row["order"] = match.tx1_hash if match.tx1_address == account else match.tx0_hash

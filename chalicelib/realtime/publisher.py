@@ -25,8 +25,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from chalicelib.ledger import stores
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.models import Order, OrderMatch
+from chalicelib.ledger.stores.matches import Match
 from chalicelib.ledger.tokens import TokenMarket
 from chalicelib.logs import Timer
 from chalicelib.realtime import channels, connections, feeds, gateway, snapshots
@@ -85,14 +86,14 @@ def handle(event: dict, clock: Clock) -> dict:
 
 @dataclass
 class Published:
-    trades: list[tuple[OrderMatch, int]] = field(default_factory=list)
+    trades: list[tuple[Match, int]] = field(default_factory=list)
     books: list[tuple[int, feeds.Levels, feeds.Levels]] = field(default_factory=list)  # (seq, before, after)
 
 
 def commit_changes(market: str, changes: MarketChanges, now: int) -> Published:
     """Read the market's book and new matches, and give each change its sequence number."""
-    matches = list(OrderMatch.batch_get(changes.matches, consistent_read=True)) if changes.matches else []
-    matches.sort(key=lambda m: (int(m.time_us), int(m.tx1_index), int(m.tx0_index), m.id))
+    matches = stores.matches().get_many(changes.matches)
+    matches.sort(key=lambda m: (m.time_us, m.tx1_index, m.tx0_index, m.id))
     pending = matches  # a match published before fails its marker's condition: Conflict names it
     published = Published()
     book_touched = bool(changes.orders)
@@ -149,7 +150,7 @@ def _order_updates(tm: TokenMarket, changes: MarketChanges, published: Published
     wants_sra = bool(changes.orders) and outbox.has_subscribers(sra_topic)
     owners_listening = {o for o in set(changes.orders.values()) if o and outbox.has_subscribers(f"orders#{o}")}
     wanted = [(tm.market.id, h) for h, owner in changes.orders.items() if wants_sra or owner in owners_listening]
-    found = {o.tx_hash: o for o in Order.batch_get(wanted, consistent_read=True)} if wanted else {}
+    found = {o.tx_hash: o for o in stores.orders().get_many(wanted)}
     for _, tx_hash in wanted:  # in the batch's order
         order = found.get(tx_hash)
         if order is None:

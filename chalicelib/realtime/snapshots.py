@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from chalicelib.ledger import tokens
+from chalicelib.ledger import stores, tokens
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.market_data import base_quantity, day_stats, limit_price, price_levels
-from chalicelib.ledger.models import Order, OrderMatch
+from chalicelib.ledger.stores.orders import BookEntry
 from chalicelib.ledger.tokens import TokenMarket
 from chalicelib.realtime import channels, feeds
 
@@ -20,9 +20,9 @@ SMALL_BOOK = 500  # open orders per side read in one Query of both sides
 
 
 def live_levels(market_id: str) -> feeds.Levels:
-    """The book's top levels: one consistent Query of the `book` index for both sides while the
-    book is small (the usual case), a Query per side when it is not."""
-    found = list(Order.book.query(market_id, consistent_read=True, limit=2 * SMALL_BOOK))
+    """The book's top levels: one consistent, projected Query of the `book` index for both sides
+    while the book is small (the usual case), a Query per side when it is not."""
+    found = stores.orders().whole_book(market_id, limit=2 * SMALL_BOOK).entries
     if len(found) >= 2 * SMALL_BOOK:
         return {"bids": price_levels(market_id, "buy", BOOK_DEPTH),
                 "asks": price_levels(market_id, "sell", BOOK_DEPTH)}
@@ -30,7 +30,7 @@ def live_levels(market_id: str) -> feeds.Levels:
             "asks": levels_of([o for o in found if o.side == "sell"], "sell")}
 
 
-def levels_of(orders: list[Order], side: str) -> list[tuple[Fraction, int]]:
+def levels_of(orders: list[BookEntry], side: str) -> list[tuple[Fraction, int]]:
     """(price, base amount) per level, best first, BOOK_DEPTH of them (as market_data.price_levels)."""
     levels: dict[Fraction, int] = {}
     for order in orders:
@@ -60,7 +60,7 @@ def book(tm: TokenMarket, now: int) -> dict:
 
 
 def recent_trades(tm: TokenMarket, limit: int = channels.RECENT_TRADES) -> list[dict]:
-    found = OrderMatch.by_market.query(tm.market.id, scan_index_forward=False, limit=limit)
+    found = stores.matches().of_market(tm.market.id, newest_first=True, limit=limit)
     return [channels.trade_view(tm, m) for m in found if m.status != "expired"]
 
 

@@ -62,7 +62,7 @@ def test_signed_order_is_accepted_locked_and_stored(client, market):
     assert (balance.available, balance.locked) == (900 * E18, 100 * E18)
     stored = orders.get_order(order_hash(order))
     assert stored.dialect == "0x" and stored.source == addr(ALICE)
-    signed = stored.signed_order.as_dict()
+    signed = dict(stored.signed_order)
     assert signed["salt"] == "1" and signed["r"] == order["ecSignature"]["r"]
     assert signed["v"] == str(order["ecSignature"]["v"])
     assert all(isinstance(v, str) for v in signed.values())

@@ -68,10 +68,8 @@ def stream_batches(endpoint, batch_size=7):
 
 
 def expected_fills(placed):
-    """What a single, fault-free matcher would do with the same orders."""
-    from chalicelib.ledger.settlement import to_book_order
-
-    result = match_orders([to_book_order(o) for o in placed], FEE)
+    """What a single, fault-free matcher would do with the same orders (an `Order` is a `BookOrder`)."""
+    result = match_orders(placed, FEE)
     return {f"{f.tx0_hash}_{f.tx1_hash}": (f.forward_quantity, f.backward_quantity, f.fee) for f in result.fills}
 
 
@@ -90,7 +88,7 @@ def assert_consistent(placed, clock):
         moved[m.tx1_hash] += m.backward_quantity
     for tx_hash, order in stored.items():
         assert order.give_quantity - order.give_remaining == moved[tx_hash], tx_hash
-    book = [settlement.to_book_order(o) for o in settlement.read_open_orders(MARKET, clock)]
+    book = settlement.read_open_orders(MARKET, clock)
     assert match_orders(book, FEE).fills == (), "the book is still crossed"
     assert settled_matches() == expected_fills(placed)
     audit_ok()
@@ -141,7 +139,8 @@ def test_threads_on_overlapping_batches(ddb_client, ddb_ledger, ddb_endpoint, th
     for w in workers:
         w.start()
     for w in workers:
-        w.join(120)
+        w.join(300)  # generous on a loaded machine; a worker still running is a failure, not a race
+    assert not [w for w in workers if w.is_alive()], "a matcher worker did not finish"
     assert not errors
     scheduler.run(ddb_ledger)  # the reconciler finishes anything a busy market deferred
     assert_consistent(placed, ddb_ledger)

@@ -12,9 +12,10 @@ transaction with their journal entry: `new_tx()` gives the active backend's (`st
 on DynamoDB, `MemoryTx` in memory), and stores add their writes to it
 (`markets().stage_advance(tx, ...)`).
 
-`stores.markets` is the accessor function, not the module: import a store's types from
-its module (`from chalicelib.ledger.stores.markets import Market`). Every store module is
-imported below, before the accessors are defined, so none is rebound by a later import.
+`stores.markets` is the accessor function, not the module (and so for every store):
+import a store's names from its module (`from chalicelib.ledger.stores.markets import
+Market`). Every store module is imported below, before the accessors are defined, so none
+is rebound by a later import.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ from chalicelib.ledger.stores.feeds import DynamoFeeds, FeedStore, MemoryFeeds
 from chalicelib.ledger.stores.heartbeats import DynamoHeartbeats, HeartbeatStore, MemoryHeartbeats
 from chalicelib.ledger.stores.journal import DynamoJournal, JournalStore, MemoryJournal
 from chalicelib.ledger.stores.markets import DynamoMarkets, MarketStore, MemoryMarkets
+from chalicelib.ledger.stores.matches import DynamoMatches, MatchStore, MemoryMatches
 from chalicelib.ledger.stores.memory import MemoryLedger
 from chalicelib.ledger.stores.nonces import DynamoNonces, MemoryNonces, NonceStore
+from chalicelib.ledger.stores.orders import DynamoOrders, MemoryOrders, OrderStore
 from chalicelib.ledger.stores.outbox import DynamoOutbox, MemoryOutbox, OutboxStore
 from chalicelib.ledger.stores.pairs import DynamoPairs, MemoryPairs, PairStore
 from chalicelib.ledger.stores.withdrawals import DynamoWithdrawals, MemoryWithdrawals, WithdrawalStore
@@ -60,6 +63,8 @@ class Stores:
     pairs: PairStore
     deposit_addresses: DepositAddressStore
     counters: CounterStore
+    orders: OrderStore
+    matches: MatchStore
     new_tx: Callable[[], Any]
     # the lifecycle records: incoming and outgoing transfers
     deposits: DepositStore
@@ -80,7 +85,7 @@ def dynamodb() -> Stores:
 
     return Stores("dynamodb", assets=DynamoAssets(), markets=DynamoMarkets(), balances=DynamoBalances(),
                   api_keys=DynamoApiKeys(), pairs=DynamoPairs(), deposit_addresses=DynamoDepositAddresses(),
-                  counters=DynamoCounters(), new_tx=store.Tx,
+                  counters=DynamoCounters(), orders=DynamoOrders(), matches=DynamoMatches(), new_tx=store.Tx,
                   deposits=DynamoDeposits(), withdrawals=DynamoWithdrawals(), conversions=DynamoConversions(),
                   outbox=DynamoOutbox(), nonces=DynamoNonces(),
                   heartbeats=DynamoHeartbeats(), journal=DynamoJournal(),
@@ -93,7 +98,7 @@ def in_memory() -> Stores:
     return Stores("memory", assets=MemoryAssets(ledger), markets=MemoryMarkets(ledger),
                   balances=MemoryBalances(ledger), api_keys=MemoryApiKeys(ledger), pairs=MemoryPairs(ledger),
                   deposit_addresses=MemoryDepositAddresses(ledger), counters=MemoryCounters(ledger),
-                  new_tx=ledger.tx,
+                  orders=MemoryOrders(ledger), matches=MemoryMatches(ledger), new_tx=ledger.tx,
                   deposits=MemoryDeposits(ledger), withdrawals=MemoryWithdrawals(ledger),
                   conversions=MemoryConversions(ledger), outbox=MemoryOutbox(ledger), nonces=MemoryNonces(ledger),
                   heartbeats=MemoryHeartbeats(ledger), journal=MemoryJournal(ledger),
@@ -148,6 +153,14 @@ def deposit_addresses() -> DepositAddressStore:
 
 def counters() -> CounterStore:
     return active().counters
+
+
+def orders() -> OrderStore:
+    return active().orders
+
+
+def matches() -> MatchStore:
+    return active().matches
 
 
 def new_tx() -> Any:

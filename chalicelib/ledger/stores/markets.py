@@ -65,6 +65,10 @@ class MarketStore(Protocol):
         """Add to `tx`: `seq` + 1 (and `last_price`), on condition that `seq` is still the
         one `market` was read with (else the commit raises `store.StaleRead`)."""
 
+    def stage_flag_restricted(self, tx: Any, market_id: str) -> None:
+        """Add to `tx`: mark the market as holding taker-restricted orders (set once, never
+        cleared; settlement looks for such orders only where the flag is set)."""
+
     def record_failure(self, market_id: str, reason: str) -> int | None:
         """One more failed pass on the market (never touches `seq`); the new count, or
         None when there is no such market."""
@@ -133,6 +137,8 @@ class DynamoMarkets:
             actions.append(MarketItem.last_price.set(last_price))
         tx.update(MarketItem(market.id), actions=actions, condition=MarketItem.seq == market.seq)
 
+    def stage_flag_restricted(self, tx: store.Tx, market_id: str) -> None:
+        tx.update(MarketItem(market_id), actions=[MarketItem.restricted.set(True)])
 
     def record_failure(self, market_id: str, reason: str) -> int | None:
         if not db.is_key(market_id):
@@ -218,6 +224,13 @@ class MemoryMarkets:
                 current, seq=market.seq + 1, last_price=current.last_price if last_price is None else last_price)
 
         tx.stage(check, apply)
+
+    def stage_flag_restricted(self, tx: MemoryTx, market_id: str) -> None:
+        def apply() -> None:
+            if market_id in self._markets:
+                self._markets[market_id] = dataclasses.replace(self._markets[market_id], restricted=True)
+
+        tx.stage(lambda: None, apply)
 
     def record_failure(self, market_id: str, reason: str) -> int | None:
         with self._ledger.lock:

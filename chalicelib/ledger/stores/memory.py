@@ -53,6 +53,9 @@ class MemoryTx(BalanceDeltas):
     def size(self) -> int:
         return len(self.staged) + len(self.postings()) + 1
 
+    def byte_size(self) -> int:
+        return 0  # no byte limit in memory (`store.Tx.byte_size` bounds DynamoDB's 4 MB)
+
     def commit(self, entry_id: str, kind: str, ref: str, time_us: int, block_index: int = 0,
                action: Any = None) -> None:
         postings = self.postings()

@@ -12,7 +12,7 @@ Accounting (the journal explains every step; `audit()` conservation holds at eve
    keyed by `f"conversion:{id}"` (idempotent), then one transaction marks the conversion
    `sent` with its `to_txid` and the deposit `conv`. A crash, an unknown outcome or a
    failed send (an empty hot wallet, say) leaves the conversion `sending` and the deposit
-   `mapped`: the next pass sends again with the same key, which returns the same
+   `mapped`: a later pass (after its back-off) sends again with the same key, which returns the same
    transaction, so it is paid exactly once. A send the chain rejects (certainly not sent)
    ends the deposit `err` with the reason.
 
@@ -31,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import settings
 from chalicelib.errors import NotFound
-from chalicelib.ledger import chain, counters, outgoing, store, stores
+from chalicelib.ledger import backoff, chain, counters, outgoing, store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
 from chalicelib.ledger.conversion_math import Quote, quote
@@ -84,7 +84,7 @@ def map_deposit(deposit: Deposit, target: DepositAddress, source: Asset, clock: 
         to_coin=pair.to_coin, from_address=deposit.from_account or deposit.address,
         to_address=target.destination, to_memo=_to_memo(deposit, source), from_amount=deposit.quantity,
         to_amount=q.to_amount, ex_fee=q.ex_fee, tx_fee=q.tx_fee, status="queued",
-        pending_status="queued", created_us=now, updated_us=now,
+        pending_status="queued", due_us=now, created_us=now, updated_us=now,
     )
     tx = stores.new_tx()
     stores.deposits().stage_change(tx, deposit.key, "new", {
@@ -105,16 +105,13 @@ def get_conversion(deposit_key: str) -> Conversion | None:
 
 
 def process_conversions(clock: Clock, limit: int = 100) -> dict[str, int]:
-    """Start and send queued conversions; safe to run concurrently and repeatedly."""
+    """Start and send the conversions that are due (at most `limit` per state); safe to run
+    concurrently and repeatedly. One that is not sent yet is deferred (`backoff`)."""
     counts = {"sent": 0, "retry": 0, "err": 0, "skipped": 0, "failed": 0}
-    keys = [c.deposit_key for status in ("queued", "sending") for c in stores.conversions().pending(status, limit)]
-    for key in dict.fromkeys(keys):
-        try:
-            counts[advance(key, clock)] += 1
-        except Exception:  # noqa: BLE001 - one bad conversion never stops the others; retried next pass
-            counts["failed"] += 1
-            log.exception("conversion not advanced", extra={"conversion": key})
-    return counts
+    now_us = clock.now_us()
+    due = [c for status in ("queued", "sending") for c in stores.conversions().due(status, now_us, limit)]
+    return backoff.process_due("conversion", due, lambda c: c.deposit_key, lambda key: advance(key, clock),
+                                stores.conversions().defer, now_us, counts)
 
 
 def advance(key: str, clock: Clock) -> str:

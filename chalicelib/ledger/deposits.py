@@ -8,7 +8,7 @@ to a converter address or memo (purpose `convert`) is handed to `conversions` in
 
 The scheduler takes deposits in due order (`stores.deposits().due`). One it cannot finish
 (it failed, or waits for confirmations) is deferred by a back-off that doubles per attempt
-(`retry_delay_us`), so however many such deposits there are, they never stand in front of
+(`backoff.retry_delay_us`), so however many such deposits there are, they never stand in front of
 the others; a higher confirmation count makes a waiting deposit due at once.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from chalicelib import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.ledger import addresses, counters, store, stores
+from chalicelib.ledger import addresses, backoff, counters, store, stores
 from chalicelib.ledger.addresses import canonical_address
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
@@ -115,38 +115,15 @@ def pending_deposits(status: str = "new", limit: int = 100) -> list[Deposit]:
     return stores.deposits().pending(status, limit)
 
 
-RETRY_SECONDS = 30  # the first back-off of a deposit a pass could not finish
-MAX_RETRY_SECONDS = 900
-
-
-def retry_delay_us(attempts: int) -> int:
-    """How long a deposit tried `attempts` times waits for its next try: 30 s, doubling, at most 15 min."""
-    return min(MAX_RETRY_SECONDS, RETRY_SECONDS * 2 ** min(max(attempts - 1, 0), 16)) * 1_000_000
-
-
 def process_new_deposits(clock: Clock, limit: int = 100) -> dict[str, int]:
     """Credit (or reject) confirmed new deposits that are due, at most `limit`; safe to run
-    concurrently and repeatedly. One that fails or waits is deferred (`retry_delay_us`)."""
+    concurrently and repeatedly. One that fails or waits is deferred (`backoff`)."""
     counts = {"credited": 0, "mapped": 0, "inv": 0, "waiting": 0, "skipped": 0, "failed": 0}
     now_us = clock.now_us()
-    for deposit in stores.deposits().due(now_us, limit):
-        try:
-            outcome = handle_new_deposit(deposit.key, clock)
-        except Exception:  # noqa: BLE001 - one bad deposit never stops the others; retried after its back-off
-            outcome = "failed"
-            log.exception("deposit not processed", extra={"deposit": deposit.key})
-        counts[outcome] += 1
-        if outcome in ("failed", "waiting"):
-            _defer(deposit, now_us)
-    return counts
-
-
-def _defer(deposit: Deposit, now_us: int) -> None:
-    attempts = deposit.attempts + 1
-    try:
-        stores.deposits().defer(deposit.key, attempts, now_us + retry_delay_us(attempts))
-    except Exception as error:  # noqa: BLE001 - it stays due: tried again next pass
-        log.warning("deposit not deferred", extra={"deposit": deposit.key, "error": repr(error)})
+    # handle_new_deposit is looked up at each call: tests inject failures by replacing it
+    return backoff.process_due("deposit", stores.deposits().due(now_us, limit), lambda d: d.key,
+                               lambda key: handle_new_deposit(key, clock), stores.deposits().defer, now_us, counts,
+                               unfinished=("waiting",))
 
 
 def handle_new_deposit(key: str, clock: Clock) -> str:

@@ -6,7 +6,6 @@ scale them by the assets' decimals for display.
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,7 +36,7 @@ def limit_price(order: BookEntry) -> Fraction:
 def open_orders(market: str, side: str, limit: int = 1000) -> list[Order]:
     """One side of the book, best first (consistent read of the `book` local index)."""
     letter = "B" if side == "buy" else "S"
-    return list(itertools.islice(stores.orders().open_side(market, letter), limit))
+    return list(stores.orders().open_side(market, letter, limit=limit))
 
 
 def price_levels(market: str, side: str, depth: int = 50) -> list[tuple[Fraction, int]]:

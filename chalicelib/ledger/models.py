@@ -323,8 +323,10 @@ class Conversion(Model):
     ex_fee = N(default=0)
     tx_fee = N(default=0)
     to_txid = S(null=True)
-    status = S(default="queued")  # queued | sent
+    status = S(default="queued")  # queued | sending | sent | rejected
     pending_status = S(null=True)
+    due_us = N(null=True)  # when the scheduler tries it (next): the `due` index's range key
+    attempts = N(default=0)  # passes that tried it and could not finish it
     error = S(null=True)
     created_us = N()
     updated_us = N()
@@ -335,7 +337,7 @@ class Conversion(Model):
     by_to_coin = _gsi("by_to_coin", "to_coin", S, "id", N)
     by_from_coin = _gsi("by_from_coin", "from_coin", S, "id", N)
     by_from_address = _gsi("by_from_address", "from_address", S, "id", N)
-    pending = _gsi("pending", "pending_status", S, "created_us", N)
+    due = _gsi("due", "pending_status", S, "due_us", N)  # sparse: the scheduler's queue, soonest first
 
 
 class Withdrawal(Model):
@@ -350,13 +352,15 @@ class Withdrawal(Model):
     fee = N(default=0)
     status = S(default="pending")  # pending | signed | sent | refunded
     pending_status = S(null=True)
+    due_us = N(null=True)  # when the scheduler tries it (next): the `due` index's range key
+    attempts = N(default=0)  # passes that tried it and could not finish it
     txid = S(null=True)
     error = S(null=True)
     created_us = N()
     updated_us = N()
 
     by_account = _gsi("by_account", "account", S, "created_us", N)
-    pending = _gsi("pending", "pending_status", S, "created_us", N)
+    due = _gsi("due", "pending_status", S, "due_us", N)  # sparse: the scheduler's queue, soonest first
     all_withdrawals = _gsi("all_withdrawals", "kind", S, "created_us", N)  # admin listing, newest first
 
 

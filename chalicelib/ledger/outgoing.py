@@ -4,6 +4,8 @@ A transfer waits in a first state until one keyed transaction moves it to an in-
 state (after which it may have been sent, so it is never started again), then the
 chain adapter sends it, keyed by the transfer's id, so a repeated send is the same send.
 Concurrent and repeated scheduler passes call `advance` on the same transfer safely.
+A pass takes the transfers that are due and defers one it could not finish
+(`backoff.process_due`), so failing ones never stand in front of the others.
 """
 
 from __future__ import annotations
@@ -42,3 +44,4 @@ def advance(kind: str, key: str, load: Callable[[], T | None], waiting: str, in_
     except LedgerError as error:
         log.warning(f"{kind} not advanced", extra={kind: key, "reason": error.message})
         return "retry"
+

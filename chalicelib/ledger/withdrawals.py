@@ -10,7 +10,7 @@ Accounting (conservation holds at every moment):
    `locked` (journal kind `withdraw`: value leaves the ledger).
 3. send (`signed -> sent`): the chain adapter sends `quantity` keyed by
    `f"withdrawal:{id}"` (idempotent), then the withdrawal records its `txid`. A crash or
-   an unknown outcome leaves it `signed`: the next pass sends again with the same key and
+   an unknown outcome leaves it `signed`: a later pass (after its back-off) sends again with the same key and
    gets the same transaction. A send the chain rejects (certainly not sent) refunds
    `quantity + fee` to `available` (journal kind `withdraw_refund`) and ends `refunded`.
 
@@ -25,7 +25,7 @@ import uuid
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import InvalidInput
-from chalicelib.ledger import addresses, chain, outgoing, store, stores
+from chalicelib.ledger import addresses, backoff, chain, outgoing, store, stores
 from chalicelib.ledger.amounts import check_quantity
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.stores.assets import Asset
@@ -46,7 +46,8 @@ def request_withdrawal(account: str, asset: Asset, address: str, quantity: int, 
     now = clock.now_us()
     withdrawal = Withdrawal(
         uuid.uuid4().hex, account=account, coin=asset.name, address=address, memo=memo, quantity=quantity,
-        fee=asset.network_fee, status="pending", pending_status="pending", created_us=now, updated_us=now,
+        fee=asset.network_fee, status="pending", pending_status="pending", due_us=now, created_us=now,
+        updated_us=now,
     )
 
     def attempt() -> Withdrawal:
@@ -74,16 +75,13 @@ def withdrawals_of(account: str, limit: int = 100, offset: int = 0) -> list[With
 
 
 def process_withdrawals(clock: Clock, limit: int = 100) -> dict[str, int]:
-    """Debit and send pending withdrawals; safe to run concurrently and repeatedly."""
+    """Debit and send the withdrawals that are due (at most `limit` per state); safe to run
+    concurrently and repeatedly. One that is not sent yet is deferred (`backoff`)."""
     counts = {"sent": 0, "retry": 0, "refunded": 0, "skipped": 0, "failed": 0}
-    ids = [w.id for status in ("pending", "signed") for w in stores.withdrawals().pending(status, limit)]
-    for withdrawal_id in dict.fromkeys(ids):
-        try:
-            counts[advance(withdrawal_id, clock)] += 1
-        except Exception:  # noqa: BLE001 - one bad withdrawal never stops the others; retried next pass
-            counts["failed"] += 1
-            log.exception("withdrawal not advanced", extra={"withdrawal": withdrawal_id})
-    return counts
+    now_us = clock.now_us()
+    due = [w for status in ("pending", "signed") for w in stores.withdrawals().due(status, now_us, limit)]
+    return backoff.process_due("withdrawal", due, lambda w: w.id, lambda key: advance(key, clock),
+                                stores.withdrawals().defer, now_us, counts)
 
 
 def advance(withdrawal_id: str, clock: Clock) -> str:

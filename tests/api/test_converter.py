@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chalicelib.events import scheduler
-from chalicelib.ledger import chain
+from chalicelib.ledger import backoff, chain
 from chalicelib.ledger.models import OutboxTransfer
 from tests import support
 from tests.api.wallet_setup import TREASURY, balance, deposit, get, make_coins
@@ -256,12 +256,15 @@ def test_failed_send_leaves_it_mapped_and_retries(coins, ledger):
     chain.use(flaky)
     try:
         report = scheduler.run(ledger)
-        scheduler.run(ledger)
+        assert scheduler.run(ledger)["conversions"]["retry"] == 0  # deferred: never in front of the others
+        ledger.advance(backoff.retry_delay_us(1) / 1_000_000)
+        scheduler.run(ledger)  # tried again once its back-off passed
     finally:
         chain.use(None)
     assert flaky.calls == 2 and report["conversions"]["retry"] == 1
     assert get(coins, "/api/deposits/?txid=ltc-fault")[1][0]["status"] == "mapped"
     support.audit_ok()
+    ledger.advance(backoff.retry_delay_us(2) / 1_000_000)
     scheduler.run(ledger)
     _exactly_once(coins)
     support.audit_ok()

@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from chalicelib.events import matcher, scheduler
-from chalicelib.ledger import deposits, markets, orders
+from chalicelib.ledger import backoff, deposits, markets, orders
 from tests import support
 from tests.support import audit_ok, post
 
@@ -128,7 +128,7 @@ def test_one_poisoned_deposit_does_not_stop_the_others(client, ledger, two_marke
     assert [d.txid for d in deposits.pending_deposits("new")] == ["poison"]  # retried after its back-off
     monkeypatch.setattr(deposits, "handle_new_deposit", handle)
     assert scheduler.run(ledger)["deposits"]["credited"] == 0  # not due yet: it never stands in front
-    ledger.advance(deposits.retry_delay_us(1) / 1_000_000)
+    ledger.advance(backoff.retry_delay_us(1) / 1_000_000)
     assert scheduler.run(ledger)["deposits"]["credited"] == 1
     audit_ok()
 

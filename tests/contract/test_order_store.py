@@ -229,11 +229,14 @@ def test_lists_by_asset_owner_and_taker_newest_first(backend):
 def test_open_side_reads_public_or_restricted_orders_signed_or_not(backend):
     unsigned = replace(order(1, give=10, get=4), signed_order=None, dialect="counterparty")
     signed, hidden = order(2, give=10, get=5), order(3, give=10, get=3, taker="0xt")
-    place(backend, unsigned, signed, hidden, order(4, "buy", 5, 10))
+    hidden_bid = order(5, "buy", 5, 10, taker="0xt")  # T#0xt#B#...: before the restricted asks
+    place(backend, unsigned, signed, hidden, order(4, "buy", 5, 10), hidden_bid)
     assert [o.tx_hash for o in backend.orders.open_side(MARKET, "S")] == [unsigned.tx_hash, signed.tx_hash]
     assert list(backend.orders.open_side(MARKET, "S", signed_only=True)) == [signed]
     assert list(backend.orders.open_side(MARKET, "S", restricted=True)) == [hidden]
-    assert list(backend.orders.open_side(MARKET, "B", restricted=True)) == []
+    assert list(backend.orders.open_side(MARKET, "B", restricted=True)) == [hidden_bid]
+    assert [o.tx_hash for o in backend.orders.open_side(MARKET, "S", limit=1)] == [unsigned.tx_hash]
+    assert list(backend.orders.open_side(MARKET, "S", restricted=True, limit=1)) == [hidden]
 
 
 def test_pages_resume_after_the_last_order_read_even_once_it_closed(backend):

@@ -15,7 +15,7 @@ from chalicelib.ledger.stores.withdrawals import Withdrawal
 
 def withdrawal(number: int, account: str = "alice", **fields) -> Withdrawal:
     values = dict(account=account, coin="LTC", address="Lx", quantity=10 + number, created_us=100 * number,
-                  updated_us=100 * number, status="pending", pending_status="pending")
+                  updated_us=100 * number, status="pending", pending_status="pending", due_us=100 * number)
     values.update(fields)
     return Withdrawal(f"w{number:02d}", **values)
 
@@ -23,7 +23,7 @@ def withdrawal(number: int, account: str = "alice", **fields) -> Withdrawal:
 def conversion(number: int, **fields) -> Conversion:
     values = dict(deposit_id=number, from_coin="SGTK", to_coin="LTC", to_address=f"L{number % 2}", from_amount=50,
                   to_amount=40, created_us=100 * number, updated_us=100 * number, status="queued",
-                  pending_status="queued")
+                  pending_status="queued", due_us=100 * number)
     values.update(fields)
     return Conversion(f"SGTK#t{number}#0", number, **values)
 
@@ -56,16 +56,20 @@ def test_a_withdrawal_is_created_with_its_lock_and_moves_by_conditional_changes(
     with pytest.raises(store.StaleRead):
         twice.commit("withdraw_lock:other", "withdraw_lock", w.id, 3)
     assert backend.balances.get("alice", "LTC", consistent=True).locked == w.quantity
-    assert [x.id for x in backend.withdrawals.pending("pending", limit=10)] == [w.id]
+    assert [x.id for x in backend.withdrawals.due("pending", 10_000, limit=10)] == [w.id]
     assert backend.withdrawals.change(w.id, "signed", {"status": "sent"}) is False
     tx = backend.new_tx()
     backend.withdrawals.stage_change(tx, w.id, "pending", {"status": "signed", "pending_status": "signed"})
     tx.move("alice", "LTC", locked=-w.quantity)
     tx.commit(f"withdraw:{w.id}", "withdraw", w.id, 4)
-    assert backend.withdrawals.pending("pending", limit=10) == []
-    assert [x.id for x in backend.withdrawals.pending("signed", limit=10)] == [w.id]
+    assert backend.withdrawals.due("pending", 10_000, limit=10) == []
+    assert [x.id for x in backend.withdrawals.due("signed", 10_000, limit=10)] == [w.id]
+    assert backend.withdrawals.defer(w.id, 1, 20_000)
+    assert backend.withdrawals.due("signed", 19_999, limit=10) == []  # deferred: not read before it is due
+    assert [(x.id, x.attempts) for x in backend.withdrawals.due("signed", 20_000, limit=10)] == [(w.id, 1)]
     assert backend.withdrawals.change(w.id, "signed", {"status": "sent", "txid": "T", "pending_status": None})
-    assert backend.withdrawals.pending("signed", limit=10) == []
+    assert backend.withdrawals.due("signed", 20_000, limit=10) == []
+    assert backend.withdrawals.defer(w.id, 2, 30_000) is False  # sent: never queued again
     assert (backend.withdrawals.get(w.id).status, backend.withdrawals.get(w.id).txid) == ("sent", "T")
     assert backend.withdrawals.get("nope") is None
 
@@ -99,7 +103,8 @@ def test_a_conversion_is_put_once_and_sent_with_its_deposit(backend):
     backend.conversions.stage_create(twice, conversion(1, to_amount=1))
     with pytest.raises(store.StaleRead):
         twice.commit("conversion_in:again", "conversion_in", c.deposit_key, 2)
-    assert [x.id for x in backend.conversions.pending("queued", limit=5)] == [1]
+    assert [x.id for x in backend.conversions.due("queued", 100, limit=5)] == [1]
+    assert backend.conversions.due("queued", 99, limit=5) == []  # due from its creation on
     tx = backend.new_tx()
     backend.conversions.stage_change(tx, c.deposit_key, "queued", {"status": "sending", "pending_status": "sending",
                                                                    "error": None})
@@ -110,7 +115,10 @@ def test_a_conversion_is_put_once_and_sent_with_its_deposit(backend):
     with pytest.raises(store.StaleRead):
         late.commit("conversion_out:late", "conversion_out", c.deposit_key, 4)
     assert backend.balances.get("x", "LTC") is None
-    assert [x.id for x in backend.conversions.pending("sending", limit=5)] == [1]
+    assert [x.id for x in backend.conversions.due("sending", 100, limit=5)] == [1]
+    assert backend.conversions.defer(c.deposit_key, 1, 700)
+    assert backend.conversions.due("sending", 699, limit=5) == []
+    assert backend.conversions.get(c.deposit_key).attempts == 1
     assert backend.conversions.by_id(1).status == "sending"
     assert backend.conversions.by_id(2) is None
 

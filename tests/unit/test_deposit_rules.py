@@ -1,13 +1,14 @@
 """Deposits and withdrawals on in-memory stores (no database): a transfer is credited
-once, and the scheduler's deposit pass makes progress past deposits it cannot finish
-(failing or unconfirmed ones are backed off, never read in front of the others)."""
+once, a withdrawal is sent once, and the scheduler's passes make progress past what they
+cannot finish (failing or unconfirmed deposits, withdrawals whose send fails are backed
+off, never read in front of the others)."""
 
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.errors import Conflict
-from chalicelib.ledger import assets, balances, chain, deposits, stores, withdrawals
+from chalicelib.ledger import assets, backoff, balances, chain, deposits, stores, withdrawals
 from chalicelib.ledger.assets import Asset
 from chalicelib.ledger.deposits import ObservedTransfer
 from tests import support
@@ -76,7 +77,7 @@ def test_more_failing_deposits_than_a_pass_reads_do_not_starve_a_good_one(ltc, c
     # the failing ones are still there, each tried again once its back-off has passed
     assert deposits.process_new_deposits(clock, limit=100) == {
         "credited": 0, "mapped": 0, "inv": 0, "waiting": 0, "skipped": 0, "failed": 0}
-    clock.advance(deposits.retry_delay_us(1) / 1_000_000)
+    clock.advance(backoff.retry_delay_us(1) / 1_000_000)
     assert deposits.process_new_deposits(clock, limit=200)["failed"] == 130
 
 
@@ -95,7 +96,7 @@ def test_unconfirmed_deposits_wait_behind_and_a_confirmation_makes_one_due_at_on
 
 
 def test_the_back_off_doubles_up_to_its_cap():
-    delays = [deposits.retry_delay_us(n) // 1_000_000 for n in (1, 2, 3, 4, 5, 6, 50)]
+    delays = [backoff.retry_delay_us(n) // 1_000_000 for n in (1, 2, 3, 4, 5, 6, 50)]
     assert delays == [30, 60, 120, 240, 480, 900, 900]
 
 
@@ -125,3 +126,34 @@ def test_a_withdrawal_is_locked_debited_sent_once_or_refunded(ltc, clock):
     assert withdrawals.get_withdrawal(refused.id).status == "refunded"
     assert (available("alice"), balances.get_balance("alice", "LTC").locked) == (68, 0)
     assert [w.id for w in withdrawals.withdrawals_of("alice")] == [refused.id, sent.id]
+
+
+def test_withdrawals_whose_send_keeps_failing_do_not_starve_a_later_one(ltc, clock):
+    deposits.record_deposit(observe("fund", quantity=10_000), clock)
+    deposits.process_new_deposits(clock)
+    stuck = [withdrawals.request_withdrawal("alice", ltc, "Lstuck", 1, clock) for _ in range(120)]
+    clock.advance(1)
+    good = withdrawals.request_withdrawal("alice", ltc, "Lgood", 5, clock)
+    local = chain.LocalAdapter(clock)
+
+    class NodeDownFor:
+        def send(self, transfer_id, coin, to_address, memo, quantity):
+            if to_address == "Lstuck":
+                raise chain.ChainError("node unreachable")  # an unknown outcome: kept, retried
+            return local.send(transfer_id, coin, to_address, memo, quantity)
+
+    chain.use(NodeDownFor())
+    try:
+        passes = []
+        while withdrawals.get_withdrawal(good.id).status != "sent":
+            assert len(passes) < 3, passes
+            passes.append(withdrawals.process_withdrawals(clock, limit=100))
+        assert passes[0]["retry"] == 100 and [p["sent"] for p in passes] == [0, 1]
+        assert {withdrawals.get_withdrawal(w.id).status for w in stuck} == {"signed"}  # debited, waiting to send
+        clock.advance(backoff.retry_delay_us(1) / 1_000_000)
+        assert withdrawals.process_withdrawals(clock, limit=200)["retry"] == 120
+    finally:
+        chain.use(None)
+    clock.advance(backoff.retry_delay_us(2) / 1_000_000)
+    assert withdrawals.process_withdrawals(clock, limit=200)["sent"] == 120  # the node is back: each sent once
+    assert withdrawals.process_withdrawals(clock, limit=200)["sent"] == 0

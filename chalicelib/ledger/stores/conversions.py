@@ -1,8 +1,10 @@
 """The conversions table: one converter conversion per deposit it converts.
 
 Keys: `deposit_key` (the deposit's key: a deposit is converted once), put with
-`attribute_not_exists` in the transaction that maps the deposit. Indexes: `pending`
-(hash `pending_status`, range `created_us`; sparse: queued or sending), `by_id` (`kind` =
+`attribute_not_exists` in the transaction that maps the deposit. Indexes: `due` (hash
+`pending_status`, range `due_us`; sparse: queued or sending), the scheduler's queue, read
+with `due_us <= now`, soonest first (one a pass could not finish is deferred, `defer`),
+`by_id` (`kind` =
 "conversion", numeric `id`), and one filter index per list filter (`by_to_address`,
 `by_to_txid`, `by_to_coin`, `by_from_coin`, `by_from_address`, each by `id`).
 """
@@ -15,11 +17,11 @@ from typing import Any, Protocol
 
 from chalicelib.ledger import paging, store
 from chalicelib.ledger.stores.memory import MemoryLedger
-from chalicelib.ledger.stores.records import DynamoRecords, Index, MemoryRecords, OnFail
+from chalicelib.ledger.stores.records import PRESENT, DynamoRecords, Index, MemoryRecords, OnFail
 
 FILTERS = ("to_address", "to_txid", "to_coin", "from_coin", "from_address")
 INDEXES = (
-    Index("pending", "pending_status", "created_us"),
+    Index("due", "pending_status", "due_us"),
     Index("by_id", "kind", "id"),
     *(Index(f"by_{name}", name, "id") for name in FILTERS),
 )
@@ -44,6 +46,8 @@ class Conversion:
     to_txid: str | None = None
     status: str = "queued"  # queued | sending | sent | rejected
     pending_status: str | None = None  # present only while queued or sending
+    due_us: int | None = None  # when the scheduler tries it (next)
+    attempts: int = 0  # passes that tried it and could not finish it
     error: str | None = None
     kind: str = "conversion"  # the `by_id` index's partition
 
@@ -58,8 +62,11 @@ class ConversionStore(Protocol):
                      on_fail: OnFail = store.StaleRead) -> None:
         """Add to `tx`: set (None: remove) fields if the status is still `expect_status`."""
 
-    def pending(self, status: str, limit: int) -> list[Conversion]:
-        """Conversions in `status` (queued | sending), oldest first."""
+    def due(self, status: str, now_us: int, limit: int) -> list[Conversion]:
+        """Conversions in `status` (queued | sending) due by `now_us`, soonest first."""
+
+    def defer(self, deposit_key: str, attempts: int, due_us: int) -> bool:
+        """A conversion still queued or sending is tried again at `due_us`; False if it is done."""
 
     def by_id(self, conversion_id: int) -> Conversion | None: ...
 
@@ -84,8 +91,12 @@ class _Conversions:
                      on_fail: OnFail = store.StaleRead) -> None:
         self._records.stage_change(tx, deposit_key, changes, {"status": expect_status}, on_fail)
 
-    def pending(self, status: str, limit: int) -> list[Conversion]:
-        return self._records.query("pending", status, limit=limit)
+    def due(self, status: str, now_us: int, limit: int) -> list[Conversion]:
+        return self._records.query("due", status, limit=limit, at_most=now_us)
+
+    def defer(self, deposit_key: str, attempts: int, due_us: int) -> bool:
+        return self._records.change(deposit_key, {"attempts": attempts, "due_us": due_us},
+                                    {"pending_status": PRESENT})
 
     def by_id(self, conversion_id: int) -> Conversion | None:
         return next(iter(self._records.query("by_id", "conversion", limit=1, equal=conversion_id)), None)

@@ -30,6 +30,7 @@ wire-format Updates conditioned on what was read (`stage_fill`).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -197,10 +198,10 @@ class OrderStore(Protocol):
         """Up to `limit` orders giving, and up to `limit` getting, `asset` with `status`, each
         list newest first (the caller merges)."""
 
-    def open_side(self, market: str, letter: str, *, restricted: bool = False,
-                  signed_only: bool = False) -> Iterator[Order]:
-        """One side's open orders, best first, read lazily; `restricted`: those of the
-        taker-restricted space (every taker, key order); `signed_only`: 0x orders only."""
+    def open_side(self, market: str, letter: str, *, restricted: bool = False, signed_only: bool = False,
+                  limit: int | None = None) -> Iterator[Order]:
+        """One side's open orders, best first, read lazily (at most `limit`); `restricted`: those
+        of the taker-restricted space (every taker, key order); `signed_only`: 0x orders only."""
 
     def open_of_source(self, source: str, *, market: str | None = None, limit: int | None = None
                        ) -> Iterator[Order]:
@@ -449,13 +450,16 @@ class DynamoOrders:
         return [_domain(item) for index in (OrderItem.by_give_asset, OrderItem.by_get_asset)
                 for item in index.query(asset, prefix, scan_index_forward=False, limit=limit)]
 
-    def open_side(self, market: str, letter: str, *, restricted: bool = False,
-                  signed_only: bool = False) -> Iterator[Order]:
+    def open_side(self, market: str, letter: str, *, restricted: bool = False, signed_only: bool = False,
+                  limit: int | None = None) -> Iterator[Order]:
         only = OrderItem.signed_order.exists() if signed_only else None
         prefix = "T#" if restricted else f"{letter}#"
-        found = iter(_Domain(OrderItem.book.query(market, OrderItem.book_key.startswith(prefix),
-                                                  consistent_read=True, filter_condition=only)))
-        return (o for o in found if o.letter == letter) if restricted else found
+        if not restricted:
+            return iter(_Domain(OrderItem.book.query(market, OrderItem.book_key.startswith(prefix), limit=limit,
+                                                     consistent_read=True, filter_condition=only)))
+        found = _Domain(OrderItem.book.query(market, OrderItem.book_key.startswith(prefix), consistent_read=True,
+                                             filter_condition=only))
+        return itertools.islice((o for o in found if o.letter == letter), limit)  # both sides share the space
 
     def open_of_source(self, source: str, *, market: str | None = None, limit: int | None = None
                        ) -> Iterator[Order]:
@@ -605,13 +609,13 @@ class MemoryOrders:
         gets = sorted(self._all(lambda o: o.get_asset == asset and o.status == status), key=newest, reverse=True)
         return gives[:limit] + gets[:limit]
 
-    def open_side(self, market: str, letter: str, *, restricted: bool = False,
-                  signed_only: bool = False) -> Iterator[Order]:
+    def open_side(self, market: str, letter: str, *, restricted: bool = False, signed_only: bool = False,
+                  limit: int | None = None) -> Iterator[Order]:
         prefix = "T#" if restricted else f"{letter}#"
         found = sorted(self._all(lambda o: o.market == market and o.book_key is not None
                                  and o.book_key.startswith(prefix) and o.letter == letter
                                  and (not signed_only or o.signed_order is not None)), key=lambda o: o.book_key)
-        return iter(found)
+        return iter(found[:limit] if limit is not None else found)
 
     def open_of_source(self, source: str, *, market: str | None = None, limit: int | None = None
                        ) -> Iterator[Order]:

@@ -24,6 +24,7 @@ from chalicelib.ledger.stores.memory import MemoryLedger
 
 R = TypeVar("R")
 OnFail = type[Exception] | Exception
+PRESENT = object()  # an `expect` value: the attribute exists, whatever its value
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,10 @@ class DynamoRecords(Generic[R]):
         condition = getattr(self.model, self.key).exists()
         for name, value in expect.items():
             attribute = getattr(self.model, name)
-            condition &= attribute.does_not_exist() if value is None else attribute == value
+            if value is PRESENT:
+                condition &= attribute.exists()
+            else:
+                condition &= attribute.does_not_exist() if value is None else attribute == value
         return condition
 
     def get(self, key: str, consistent: bool = True) -> R | None:
@@ -163,7 +167,8 @@ class MemoryRecords(Generic[R]):
         self.rows: dict[str, R] = {}
 
     def _matches(self, row: R | None, expect: dict[str, Any]) -> bool:
-        return row is not None and all(getattr(row, name) == value for name, value in expect.items())
+        return row is not None and all(getattr(row, name) is not None if value is PRESENT else
+                                       getattr(row, name) == value for name, value in expect.items())
 
     def get(self, key: str, consistent: bool = True) -> R | None:
         with self._ledger.lock:

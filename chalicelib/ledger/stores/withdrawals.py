@@ -1,9 +1,10 @@
 """The withdrawals table: one item per withdrawal an account requested.
 
 Keys: `id` (a random hex id), put with `attribute_not_exists` in the transaction that
-locks the amount. Indexes: `pending` (hash `pending_status`, range `created_us`; sparse:
-pending or signed), `by_account` and `all_withdrawals` (`kind` = "withdrawal"), both by
-`created_us` (newest first for the lists).
+locks the amount. Indexes: `due` (hash `pending_status`, range `due_us`; sparse: pending
+or signed), the scheduler's queue, read with `due_us <= now`, soonest first (one a pass
+could not finish is deferred, `defer`); `by_account` and `all_withdrawals` (`kind` =
+"withdrawal"), both by `created_us` (newest first for the lists).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any, Protocol
 
 from chalicelib.ledger import paging, store
 from chalicelib.ledger.stores.memory import MemoryLedger
-from chalicelib.ledger.stores.records import DynamoRecords, Index, MemoryRecords, OnFail
+from chalicelib.ledger.stores.records import PRESENT, DynamoRecords, Index, MemoryRecords, OnFail
 
 INDEXES = (
-    Index("pending", "pending_status", "created_us"),
+    Index("due", "pending_status", "due_us"),
     Index("by_account", "account", "created_us"),
     Index("all_withdrawals", "kind", "created_us"),
 )
@@ -36,6 +37,8 @@ class Withdrawal:
     fee: int = 0
     status: str = "pending"  # pending | signed | sent | refunded
     pending_status: str | None = None  # present only while pending or signed
+    due_us: int | None = None  # when the scheduler tries it (next)
+    attempts: int = 0  # passes that tried it and could not finish it
     txid: str | None = None
     error: str | None = None
     kind: str = "withdrawal"  # the `all_withdrawals` index's partition
@@ -54,8 +57,11 @@ class WithdrawalStore(Protocol):
                      on_fail: OnFail = store.StaleRead) -> None:
         """Add `change` to `tx`; the commit raises `on_fail` if the status moved."""
 
-    def pending(self, status: str, limit: int) -> list[Withdrawal]:
-        """Withdrawals in `status` (pending | signed), oldest first."""
+    def due(self, status: str, now_us: int, limit: int) -> list[Withdrawal]:
+        """Withdrawals in `status` (pending | signed) due by `now_us`, soonest first."""
+
+    def defer(self, withdrawal_id: str, attempts: int, due_us: int) -> bool:
+        """A withdrawal still pending or signed is tried again at `due_us`; False if it is done."""
 
     def of_account(self, account: str, limit: int) -> list[Withdrawal]:
         """An account's withdrawals, newest first."""
@@ -81,8 +87,12 @@ class _Withdrawals:
                      on_fail: OnFail = store.StaleRead) -> None:
         self._records.stage_change(tx, withdrawal_id, changes, {"status": expect_status}, on_fail)
 
-    def pending(self, status: str, limit: int) -> list[Withdrawal]:
-        return self._records.query("pending", status, limit=limit)
+    def due(self, status: str, now_us: int, limit: int) -> list[Withdrawal]:
+        return self._records.query("due", status, limit=limit, at_most=now_us)
+
+    def defer(self, withdrawal_id: str, attempts: int, due_us: int) -> bool:
+        return self._records.change(withdrawal_id, {"attempts": attempts, "due_us": due_us},
+                                    {"pending_status": PRESENT})
 
     def of_account(self, account: str, limit: int) -> list[Withdrawal]:
         return self._records.query("by_account", account, limit=limit, newest_first=True)

@@ -4,26 +4,32 @@ Thin by design: it registers one Blueprint per dialect (and `docs`: /openapi.jso
 the orders-stream matcher and the scheduler. Everything else lives in `chalicelib/`.
 """
 
-import logging
+import gc
 
-from chalice import Chalice, Rate
+# No garbage collection while the modules load: they only allocate (classes, models, routes),
+# and the repeated full collections of a growing heap were a third of `import app`'s CPU
+# (bench/cold_start.py). Resumed at the end of this module, with what was loaded frozen so
+# later collections skip it.
+_collecting = gc.isenabled()
+gc.disable()
 
-from chalicelib import logs, observability, settings
-from chalicelib.api import cors, dialects
-from chalicelib.api.admin import admin
-from chalicelib.api.algod import algod
-from chalicelib.api.coinbtr_trading import coinbtr_trading
-from chalicelib.api.coinbtr_wallet import coinbtr_wallet
-from chalicelib.api.converter import converter
-from chalicelib.api.counterparty import counterparty
-from chalicelib.api.docs import docs
-from chalicelib.api.health import health
-from chalicelib.api.relayer import relayer
-from chalicelib.api.ui import ui
-from chalicelib.events import matcher, scheduler
-from chalicelib.ledger.clock import current as clock
-from chalicelib.realtime import handlers as realtime
-from chalicelib.realtime import publisher
+import logging  # noqa: E402
+
+from chalice import Chalice, Rate  # noqa: E402
+
+from chalicelib import logs, observability, settings  # noqa: E402
+from chalicelib.api import cors, dialects  # noqa: E402
+from chalicelib.api.admin import admin  # noqa: E402
+from chalicelib.api.algod import algod  # noqa: E402
+from chalicelib.api.coinbtr_trading import coinbtr_trading  # noqa: E402
+from chalicelib.api.coinbtr_wallet import coinbtr_wallet  # noqa: E402
+from chalicelib.api.converter import converter  # noqa: E402
+from chalicelib.api.counterparty import counterparty  # noqa: E402
+from chalicelib.api.docs import docs  # noqa: E402
+from chalicelib.api.health import health  # noqa: E402
+from chalicelib.api.relayer import relayer  # noqa: E402
+from chalicelib.api.ui import ui  # noqa: E402
+from chalicelib.ledger.clock import current as clock  # noqa: E402
 
 observability.configure()
 log = logging.getLogger("lambdex.http")
@@ -80,12 +86,17 @@ dialects.install(app)  # after the last Blueprint: error bodies, 405s and the ca
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")
 def match_orders(event):
+    from chalicelib.events import matcher  # the handlers below import their modules on first use: no HTTP
+    # request needs the matcher, the scheduler or the realtime code, so the API's cold start skips them
+
     with observability.invocation(event.context):
         return matcher.handle(event.to_dict(), clock())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def run_scheduler(event):
+    from chalicelib.events import scheduler
+
     with observability.invocation(event.context):
         return scheduler.run(clock())
 
@@ -95,23 +106,35 @@ def run_scheduler(event):
 
 @app.on_ws_connect()
 def websocket_connect(event):
+    from chalicelib.realtime import handlers as realtime
+
     return realtime.connect(event.to_dict(), clock())
 
 
 @app.on_ws_message()
 def websocket_message(event):
+    from chalicelib.realtime import handlers as realtime
+
     return realtime.message(event.to_dict(), clock())
 
 
 @app.on_ws_disconnect()
 def websocket_disconnect(event):
+    from chalicelib.realtime import handlers as realtime
+
     return realtime.disconnect(event.to_dict())
 
 
 @app.on_dynamodb_record(stream_arn=settings.orders_stream_arn(), batch_size=100, starting_position="LATEST")
 def publish_realtime(event):
+    from chalicelib.realtime import publisher
+
     with observability.invocation(event.context):
         return publisher.handle(event.to_dict(), clock())
 
 
 cors.apply(app.routes)  # last: every route registered above gets its CORS config (none on /admin)
+
+gc.freeze()  # everything loaded so far is long-lived: later collections need not walk it
+if _collecting:
+    gc.enable()

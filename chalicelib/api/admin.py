@@ -77,7 +77,8 @@ def body() -> object:
 
 class Strict(BaseModel):
     # strict: a JSON true is not the number 1, a number is not a string
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+    # defer_build: each model's validator is built on its first use, not at every cold start
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True, defer_build=True)
 
 
 Quantity = int | str

@@ -31,7 +31,7 @@ coinbtr_trading = Blueprint(__name__)
 
 
 class PlaceIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, defer_build=True)  # built on first use
     market: str = Field(min_length=3, max_length=65)
     price: StrictStr | StrictFloat | StrictInt  # a JSON true is not 1
     amount: StrictStr | StrictFloat | StrictInt
@@ -39,13 +39,13 @@ class PlaceIn(BaseModel):
 
 
 class IdIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, defer_build=True)  # built on first use
     id: str = Field(min_length=1, max_length=130)
 
 
 class FillsIn(BaseModel):
     """listtransactions: optionally one market's fills."""
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, defer_build=True)  # built on first use
     market: str | None = Field(default=None, max_length=65)
 
 

@@ -26,7 +26,7 @@ def request():
 
 
 class CoinIn(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = ConfigDict(str_strip_whitespace=True, defer_build=True)  # built on first use, not at cold start
     coin: str = Field(min_length=1, max_length=32)
 
 

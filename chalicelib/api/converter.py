@@ -142,7 +142,7 @@ def request():
 # -- POST /api/convert ------------------------------------------------------------
 
 class ConvertIn(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = ConfigDict(str_strip_whitespace=True, defer_build=True)  # built on first use, not at cold start
     from_coin: str | None = None
     to_coin: str | None = None
     destination: str | None = None

@@ -155,7 +155,7 @@ Hex32 = Annotated[str, BeforeValidator(_hex32), WithJsonSchema(_HEX32_SCHEMA)]
 
 
 class Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # validators built on first use, not at cold start
 
 
 class ECSignatureIn(Loose):

@@ -3,7 +3,8 @@
 Such a match is `pending` when it is made: the ledger-side amount stays locked, the
 external side is paid outside the ledger. An observed transfer (`POST /admin/deposits`
 with `match_id`) of at least what is owed completes it: the locked amount goes to the
-payer's counterparty, less the taker fee. At `match_expire_index` an unpaid match
+payer's counterparty, less the taker fee, and the match enters the market's 24 h figures
+(`market_data`: only completed trades count). At `match_expire_index` an unpaid match
 expires: both orders get back what the match took and re-open (unless they were
 cancelled or have expired meanwhile, in which case the escrow is returned).
 """
@@ -14,9 +15,10 @@ import logging
 from dataclasses import replace
 
 from chalicelib import settings
-from chalicelib.ledger import store, stores
+from chalicelib.ledger import market_data, store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock, iso_utc
+from chalicelib.ledger.markets import get_market
 from chalicelib.ledger.orders import get_order
 from chalicelib.ledger.stores.deposits import Deposit
 from chalicelib.ledger.stores.matches import Match
@@ -56,12 +58,22 @@ def pay_match(deposit: Deposit, clock: Clock) -> str:
         if fee:
             tx.move(settings.fee_account(), match.forward_asset, available=fee)
     stores.matches().stage_settle(tx, match, "completed")
+    _stage_day_stats(tx, match)
     stores.deposits().stage_change(tx, deposit.key, "new", {
         "status": "credited", "owner": f"match:{match.id}", "processed_at": iso_utc(now_us),
         "pending_status": None})
     tx.commit(f"pay:{match.id}", "settle", match.id, now_us, clock.block_at(now_us / 1_000_000))
     log.info("match paid", extra={"match": match.id, "deposit": deposit.key})
     return "credited"
+
+
+def _stage_day_stats(tx, match: Match) -> None:
+    """The paid match enters its market's 24 h figures, in the hour it was matched (a
+    pending match is no trade until paid; one that expires unpaid never counts)."""
+    market = get_market(match.market)
+    trade = market_data.trade_of(market, match)
+    read = stores.market_stats().get(market.id, market_data.hour_of(trade.time_us))
+    stores.market_stats().stage_put(tx, market_data.add_trades(read, market.id, [trade]), read)
 
 
 def _reject(deposit: Deposit, reason: str, clock: Clock) -> str:

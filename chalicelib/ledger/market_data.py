@@ -6,17 +6,17 @@ scale them by the assets' decimals for display.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
 
 from chalicelib.ledger import stores
 from chalicelib.ledger.clock import Clock
+from chalicelib.ledger.stores.market_stats import Bucket
 from chalicelib.ledger.stores.markets import Market
 from chalicelib.ledger.stores.matches import Match
 from chalicelib.ledger.stores.orders import BookEntry, Order
-
-DAY_US = 86_400 * 1_000_000
 
 
 def base_quantity(order: BookEntry, remaining: bool = True) -> int:
@@ -69,26 +69,131 @@ class DayStats:
     trades: int = 0
 
 
-def day_stats(market: Market, clock: Clock) -> DayStats:
-    """The last 24 hours of a market, from its matches (Queries of `by_market`)."""
+# -- the 24 h figures, from hourly buckets kept where the trades are written ---------------
+#
+# Only completed trades count: a fill between two ledger assets completes when it is
+# settled, a pending one (an externally settled side) when it is paid (`external.pay_match`),
+# in the hour it was matched; one that expires unpaid never counts. Hourly: the window
+# is the current hour and the 23 before it (23 to 24 hours of trades), 24 small items read
+# by one Query, however many trades they sum.
+
+HOUR_US = 3_600 * 1_000_000
+WINDOW_HOURS = 24
+
+
+def hour_of(time_us: int) -> int:
+    return int(time_us) // HOUR_US
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One completed fill as the figures see it."""
+
+    price: Fraction  # quote base units per base base unit
+    base: int
+    quote: int
+    time_us: int
+
+
+def trade_of(market: Market, match: Match) -> Trade:
+    price, base, quote = fill_price(market, match)
+    return Trade(price, base, quote, int(match.time_us))
+
+
+def add_trades(bucket: Bucket | None, market_id: str, trades: list[Trade]) -> Bucket:
+    """The bucket with `trades` added (all of its hour; the first makes a new bucket).
+    Trades may come in any order (a pending match is paid later): the open is the price of
+    the earliest trade, the close of the latest, equal times in the order they were added."""
+    if not trades:
+        raise ValueError("no trades to add")
+    hour = hour_of(trades[0].time_us)
+    if bucket is not None and bucket.hour != hour:
+        raise ValueError(f"trades of hour {hour} added to the bucket of hour {bucket.hour}")
+    b = bucket or Bucket(market_id, hour)
+    values = dict(trades=b.trades, base_volume=b.base_volume, quote_volume=b.quote_volume, open=b.open,
+                  close=b.close, high=b.high, low=b.low, first_us=b.first_us, last_us=b.last_us)
+    for t in trades:
+        if hour_of(t.time_us) != hour:
+            raise ValueError(f"a trade at {t.time_us} does not belong in hour {hour}")
+        empty = values["trades"] == 0
+        values["trades"] += 1
+        values["base_volume"] += t.base
+        values["quote_volume"] += t.quote
+        values["high"] = t.price if empty else max(values["high"], t.price)
+        values["low"] = t.price if empty else min(values["low"], t.price)
+        if empty or t.time_us < values["first_us"]:
+            values["open"], values["first_us"] = t.price, t.time_us
+        if empty or t.time_us >= values["last_us"]:
+            values["close"], values["last_us"] = t.price, t.time_us
+    return dataclasses.replace(b, **values)
+
+
+def window_stats(buckets: list[Bucket], now_us: int) -> DayStats:
+    """The figures of the window ending at `now_us` from the buckets read for it (any
+    order; those of other hours are passed over, the newest before the window gives the
+    price 24 h ago)."""
+    now_hour = hour_of(now_us)
+    start = now_hour - WINDOW_HOURS + 1
+    inside = sorted((b for b in buckets if start <= b.hour <= now_hour and b.trades), key=lambda b: b.hour)
+    before = max((b for b in buckets if b.hour < start and b.trades), key=lambda b: b.hour, default=None)
     stats = DayStats()
-    since = clock.now_us() - DAY_US
-    for match in stores.matches().of_market(market.id, since_us=since):
-        if match.status == "expired":
-            continue
-        price, base, quote = fill_price(market, match)
-        stats.price_24h = price if stats.price_24h is None else stats.price_24h
-        stats.last = price
-        stats.high = price if stats.high is None else max(stats.high, price)
-        stats.low = price if stats.low is None else min(stats.low, price)
-        stats.base_volume += base
-        stats.quote_volume += quote
-        stats.trades += 1
-    before = next(stores.matches().of_market(market.id, before_us=since, newest_first=True, limit=1), None)
+    for b in inside:
+        stats.high = b.high if stats.high is None else max(stats.high, b.high)
+        stats.low = b.low if stats.low is None else min(stats.low, b.low)
+        stats.base_volume += b.base_volume
+        stats.quote_volume += b.quote_volume
+        stats.trades += b.trades
+    if inside:
+        stats.price_24h, stats.last = inside[0].open, inside[-1].close
     if before is not None:
-        stats.price_24h = fill_price(market, before)[0]
-        stats.last = stats.last if stats.last is not None else stats.price_24h
+        stats.price_24h = before.close
+        stats.last = stats.last if stats.last is not None else before.close
     return stats
+
+
+def day_stats(market: Market, clock: Clock) -> DayStats:
+    """The last 24 hours of a market: one Query of at most WINDOW_HOURS + 1 buckets (the
+    window's, and when it has fewer, the newest before it for the price 24 h ago)."""
+    now_us = clock.now_us()
+    buckets = stores.market_stats().recent(market.id, hour_of(now_us), WINDOW_HOURS + 1)
+    return window_stats(buckets, now_us)
+
+
+def backfill_day_stats(market: Market, clock: Clock) -> list[int]:
+    """Buckets for the hours in which the market traded before it had buckets (a stage
+    upgraded from the per-match figures): the window's hours and the newest hour before it
+    that traded, each summed from its completed matches. An hour that has a bucket is left
+    as it is (a bucket made by a trade after the upgrade misses that hour's earlier trades).
+    Operator tooling, not a request path: it reads every match of the window. Returns the
+    hours written; running it again writes nothing."""
+    from chalicelib.ledger import store
+
+    now_us = clock.now_us()
+    start_us = (hour_of(now_us) - WINDOW_HOURS + 1) * HOUR_US
+    matches = stores.matches()
+    completed = [m for m in matches.of_market(market.id, since_us=start_us) if m.status == "completed"]
+    last_before = next((m for m in matches.of_market(market.id, before_us=start_us, newest_first=True)
+                        if m.status == "completed"), None)
+    if last_before is not None:
+        hour = hour_of(last_before.time_us)
+        completed += [m for m in matches.of_market(market.id, since_us=hour * HOUR_US, before_us=(hour + 1) * HOUR_US)
+                      if m.status == "completed"]
+    by_hour: dict[int, list[Match]] = {}
+    for match in completed:
+        by_hour.setdefault(hour_of(match.time_us), []).append(match)
+    written = []
+    for hour, found in sorted(by_hour.items()):
+        if stores.market_stats().get(market.id, hour) is not None:
+            continue
+        trades = [trade_of(market, m) for m in sorted(found, key=lambda m: (m.time_us, m.id))]
+        tx = stores.new_tx()
+        stores.market_stats().stage_put(tx, add_trades(None, market.id, trades), None)
+        try:
+            tx.commit(f"backfill_stats:{market.id}:{hour}", "backfill_stats", market.id, now_us)
+        except (store.StaleRead, store.AlreadyApplied):
+            continue  # a trade (or another run) made the bucket meanwhile
+        written.append(hour)
+    return written
 
 
 def matches_of_order(tx_hash: str) -> list[Match]:

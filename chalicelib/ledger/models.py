@@ -135,6 +135,25 @@ class Market(Model):
     all_markets = _gsi("all_markets", "kind", S, "id", S)
 
 
+class MarketStat(Model):
+    """One hour of a market's completed trades (`stores.market_stats`): what the 24 h figures
+    of the tickers are summed from, written in the transaction that completes the trades."""
+
+    Meta = _meta("market_stats")
+    market = S(hash_key=True)
+    hour = N(range_key=True)  # unix time // 3600
+    version = N(default=0)  # writes so far: each write conditions on the one it read
+    trades = N(default=0)
+    base_volume = S(default="0")  # decimal digits: sums of amounts may pass DynamoDB's 38 digits
+    quote_volume = S(default="0")
+    open = S(null=True)  # "n/d" quote base units per base base unit, as `Market.last_price`
+    close = S(null=True)
+    high = S(null=True)
+    low = S(null=True)
+    first_us = N(default=0)  # time of the trade `open` is the price of
+    last_us = N(default=0)  # time of the trade `close` is the price of
+
+
 class Order(Model):
     Meta = _meta("orders")
     market = S(hash_key=True)
@@ -441,7 +460,7 @@ class Feed(Model):
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
-    Asset, Balance, Market, Order, OrderMatch, JournalEntry, Deposit, DepositAddress,
+    Asset, Balance, Market, MarketStat, Order, OrderMatch, JournalEntry, Deposit, DepositAddress,
     CoinPair, Conversion, Withdrawal, OutboxTransfer, ApiKey, Counter, Nonce, Connection, Feed,
 )
 

@@ -32,11 +32,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from chalicelib import observability, settings
-from chalicelib.ledger import store, stores
+from chalicelib.ledger import market_data, store, stores
 from chalicelib.ledger.assets import get_asset
 from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.markets import fee_rate, get_market
 from chalicelib.ledger.matching import Fill, MatchResult, crosses, match_orders
+from chalicelib.ledger.stores.market_stats import Bucket
 from chalicelib.ledger.stores.markets import Market
 from chalicelib.ledger.stores.matches import Match, match_id
 from chalicelib.ledger.stores.orders import SIDES, BookEntry, OrderStore, price_bound
@@ -242,6 +243,8 @@ class _Plan:
     seq: int
     now_us: int
     block: int
+    completes: bool = False  # both assets settle on the ledger: the fills complete here
+    stats_read: Bucket | None = None  # this hour's day-stats bucket as read before the commit
     closed: int = 0
     match_ids: tuple[str, ...] = ()
 
@@ -294,6 +297,8 @@ class _Plan:
                 if give_left and entry.give_asset not in external:  # refund what it did not give
                     tx.move(entry.source, entry.give_asset, available=give_left, locked=-give_left)
             stores.orders().stage_fill(tx, entry, give_left, get_left, self.now_us, close_as)
+        if self.completes and self.fills:
+            _stage_day_stats(tx, market, self.fills, self.now_us, self.stats_read)
         stores.markets().stage_advance(tx, market, last_price)
         self.match_ids = tuple(ids)
         return tx
@@ -317,15 +322,17 @@ def _plan(market: Market, orders: dict[str, BookEntry], result: MatchResult, clo
           clock: Clock) -> _Plan:
     """The longest prefix of the fills, then of the orders closed on entry, whose transaction
     stays within `store.MAX_TRANSACTION_ITEMS`, counting every item it will hold: the journal
-    entry, the market, each match, each order changed and each balance moved (the refunds of
-    closing orders included)."""
+    entry, the market, each match, each order changed, each balance moved (the refunds of
+    closing orders included) and the market's day-stats bucket when fills complete."""
     fee_account = settings.fee_account()
+    completes = all(get_asset(a).settlement != "external" for a in (market.base, market.quote))
     touched: set[str] = set()
     balances: set[tuple[str, str]] = set()
     chosen: list[Fill] = []
 
     def size(orders_touched: set[str], balances_moved: set, matches: int) -> int:
-        return 2 + len(orders_touched) + matches + len(balances_moved)
+        stats_bucket = 1 if completes and matches else 0
+        return 2 + len(orders_touched) + matches + len(balances_moved) + stats_bucket
 
     for fill in result.fills:
         tx0, tx1 = orders[fill.tx0_hash], orders[fill.tx1_hash]
@@ -348,8 +355,23 @@ def _plan(market: Market, orders: dict[str, BookEntry], result: MatchResult, clo
             touched, balances = touched | {tx_hash}, new_balances
     complete = len(chosen) == len(result.fills) and len(closing) == len(closed_on_entry)
     now_us = clock.now_us()
+    stats_read = stores.market_stats().get(market.id, market_data.hour_of(now_us)) if completes and chosen else None
     return _Plan(market, orders, result, chosen, closing, complete, market.seq + 1, now_us,
-                 clock.block_at(now_us / 1_000_000))
+                 clock.block_at(now_us / 1_000_000), completes, stats_read)
+
+
+def _stage_day_stats(tx, market: Market, fills: list[Fill], now_us: int, read: Bucket | None) -> None:
+    """This hour's bucket of the market's 24 h figures with the commit's fills added, on
+    condition that it is still the one read: the commit is serialized by `seq` anyway, and
+    a replayed or retried commit adds them once or not at all."""
+    trades = []
+    for fill in fills:
+        if fill.forward_asset == market.base:
+            base, quote = fill.forward_quantity, fill.backward_quantity
+        else:
+            base, quote = fill.backward_quantity, fill.forward_quantity
+        trades.append(market_data.Trade(Fraction(quote, base), base, quote, now_us))
+    stores.market_stats().stage_put(tx, market_data.add_trades(read, market.id, trades), read)
 
 
 def _match(id: str, market: Market, tx0: BookEntry, tx1: BookEntry, fill: Fill, pending: bool, block: int,

@@ -133,6 +133,29 @@ def test_one_poisoned_deposit_does_not_stop_the_others(client, ledger, two_marke
     audit_ok()
 
 
+def test_more_poisoned_deposits_than_a_pass_reads_do_not_starve_a_later_one(client, ledger, monkeypatch):
+    """On the database's own `due` index: 101 failing deposits ahead of a good one."""
+    assert post(client, "/admin/assets", {"name": "WETH", "decimals": 8}).status_code == 201
+    for i in range(101):
+        deposits.record_deposit(deposits.ObservedTransfer("WETH", f"poison-{i:03d}", 5, address="mallory"), ledger)
+    ledger.advance(1)
+    deposits.record_deposit(deposits.ObservedTransfer("WETH", "good", 7, address="alice"), ledger)
+    handle = deposits.handle_new_deposit
+
+    def poisoned(key, clock):
+        if "poison" in key:
+            raise RuntimeError("injected: a deposit the code cannot handle")
+        return handle(key, clock)
+
+    monkeypatch.setattr(deposits, "handle_new_deposit", poisoned)
+    first, second = deposits.process_new_deposits(ledger), deposits.process_new_deposits(ledger)
+    assert (first["failed"], first["credited"]) == (100, 0)
+    assert (second["failed"], second["credited"]) == (1, 1)  # the one not read first, then the good one
+    assert sorted(d.txid for d in deposits.pending_deposits("new", limit=200)) == [
+        f"poison-{i:03d}" for i in range(101)]  # all still there, each to be tried after its back-off
+    assert deposits.get_deposit("WETH#good#0").status == "credited"
+
+
 def record(market, sequence_number):
     return {"eventName": "INSERT", "dynamodb": {
         "SequenceNumber": sequence_number,

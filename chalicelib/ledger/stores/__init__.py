@@ -41,6 +41,7 @@ from chalicelib.ledger.stores.deposits import DepositStore, DynamoDeposits, Memo
 from chalicelib.ledger.stores.feeds import DynamoFeeds, FeedStore, MemoryFeeds
 from chalicelib.ledger.stores.heartbeats import DynamoHeartbeats, HeartbeatStore, MemoryHeartbeats
 from chalicelib.ledger.stores.journal import DynamoJournal, JournalStore, MemoryJournal
+from chalicelib.ledger.stores.market_stats import DynamoMarketStats, MarketStatsStore, MemoryMarketStats
 from chalicelib.ledger.stores.markets import DynamoMarkets, MarketStore, MemoryMarkets
 from chalicelib.ledger.stores.matches import DynamoMatches, MatchStore, MemoryMatches
 from chalicelib.ledger.stores.memory import MemoryLedger
@@ -63,6 +64,7 @@ class Stores:
     pairs: PairStore
     deposit_addresses: DepositAddressStore
     counters: CounterStore
+    market_stats: MarketStatsStore
     orders: OrderStore
     matches: MatchStore
     new_tx: Callable[[], Any]
@@ -85,7 +87,8 @@ def dynamodb() -> Stores:
 
     return Stores("dynamodb", assets=DynamoAssets(), markets=DynamoMarkets(), balances=DynamoBalances(),
                   api_keys=DynamoApiKeys(), pairs=DynamoPairs(), deposit_addresses=DynamoDepositAddresses(),
-                  counters=DynamoCounters(), orders=DynamoOrders(), matches=DynamoMatches(), new_tx=store.Tx,
+                  counters=DynamoCounters(), orders=DynamoOrders(), matches=DynamoMatches(),
+                  market_stats=DynamoMarketStats(), new_tx=store.Tx,
                   deposits=DynamoDeposits(), withdrawals=DynamoWithdrawals(), conversions=DynamoConversions(),
                   outbox=DynamoOutbox(), nonces=DynamoNonces(),
                   heartbeats=DynamoHeartbeats(), journal=DynamoJournal(),
@@ -98,7 +101,8 @@ def in_memory() -> Stores:
     return Stores("memory", assets=MemoryAssets(ledger), markets=MemoryMarkets(ledger),
                   balances=MemoryBalances(ledger), api_keys=MemoryApiKeys(ledger), pairs=MemoryPairs(ledger),
                   deposit_addresses=MemoryDepositAddresses(ledger), counters=MemoryCounters(ledger),
-                  orders=MemoryOrders(ledger), matches=MemoryMatches(ledger), new_tx=ledger.tx,
+                  orders=MemoryOrders(ledger), matches=MemoryMatches(ledger), market_stats=MemoryMarketStats(ledger),
+                  new_tx=ledger.tx,
                   deposits=MemoryDeposits(ledger), withdrawals=MemoryWithdrawals(ledger),
                   conversions=MemoryConversions(ledger), outbox=MemoryOutbox(ledger), nonces=MemoryNonces(ledger),
                   heartbeats=MemoryHeartbeats(ledger), journal=MemoryJournal(ledger),
@@ -153,6 +157,10 @@ def deposit_addresses() -> DepositAddressStore:
 
 def counters() -> CounterStore:
     return active().counters
+
+
+def market_stats() -> MarketStatsStore:
+    return active().market_stats
 
 
 def orders() -> OrderStore:

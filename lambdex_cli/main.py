@@ -483,6 +483,31 @@ def audit(
     raise typer.Exit(ledger_audit.exit_status(report))
 
 
+@app.command("backfill-day-stats")
+def backfill_day_stats(
+    endpoint: Annotated[str, typer.Option(envvar="LAMBDEX_DYNAMODB_ENDPOINT",
+                                          help="DynamoDB endpoint ('' for AWS)")] = LOCAL_ENDPOINT,
+    prefix: Annotated[str, typer.Option(envvar="LAMBDEX_TABLE_PREFIX", help="table prefix")] = "lambdex-local",
+    market: Annotated[str | None, typer.Option(help="one market id (default: every market)")] = None,
+) -> None:
+    """Once, after upgrading a stage that traded before the market_stats table: sum each market's completed
+    matches of the last 24 h (and of the last hour that traded before) into the hourly buckets the tickers
+    read. Hours that have a bucket are left as they are; running it again writes nothing. Reads DynamoDB
+    directly, like `audit`."""
+    from chalicelib.admin import audit as ledger_audit
+    from chalicelib.ledger import clock as clocks
+    from chalicelib.ledger import market_data, stores
+
+    ledger_audit.use_tables(endpoint or None, prefix)
+    chosen = [m for m in stores.markets().list() if market is None or m.id == market]
+    if market is not None and not chosen:
+        errors.print(f"error: no market {market}", highlight=False)
+        raise typer.Exit(1)
+    clock = clocks.current()
+    rows = [{"market": m.id, "hours written": len(market_data.backfill_day_stats(m, clock))} for m in chosen]
+    show(rows, ["market", "hours written"])
+
+
 @app.command("load", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def load(
     ctx: typer.Context,

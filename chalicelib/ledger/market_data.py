@@ -212,6 +212,43 @@ def day_stats(market: Market, clock: Clock) -> DayStats:
     return window_stats(buckets, now_us)
 
 
+def backfill_day_stats(market: Market, clock: Clock) -> list[int]:
+    """Buckets for the hours in which the market traded before it had buckets (a stage
+    upgraded from the per-match figures): the window's hours and the newest hour before it
+    that traded, each summed from its completed matches. An hour that has a bucket is left
+    as it is (a bucket made by a trade after the upgrade misses that hour's earlier trades).
+    Operator tooling, not a request path: it reads every match of the window. Returns the
+    hours written; running it again writes nothing."""
+    from chalicelib.ledger import store
+
+    now_us = clock.now_us()
+    start_us = (hour_of(now_us) - WINDOW_HOURS + 1) * HOUR_US
+    matches = stores.matches()
+    completed = [m for m in matches.of_market(market.id, since_us=start_us) if m.status == "completed"]
+    last_before = next((m for m in matches.of_market(market.id, before_us=start_us, newest_first=True)
+                        if m.status == "completed"), None)
+    if last_before is not None:
+        hour = hour_of(last_before.time_us)
+        completed += [m for m in matches.of_market(market.id, since_us=hour * HOUR_US, before_us=(hour + 1) * HOUR_US)
+                      if m.status == "completed"]
+    by_hour: dict[int, list[Match]] = {}
+    for match in completed:
+        by_hour.setdefault(hour_of(match.time_us), []).append(match)
+    written = []
+    for hour, found in sorted(by_hour.items()):
+        if stores.market_stats().get(market.id, hour) is not None:
+            continue
+        trades = [trade_of(market, m) for m in sorted(found, key=lambda m: (m.time_us, m.id))]
+        tx = stores.new_tx()
+        stores.market_stats().stage_put(tx, add_trades(None, market.id, trades), None)
+        try:
+            tx.commit(f"backfill_stats:{market.id}:{hour}", "backfill_stats", market.id, now_us)
+        except (store.StaleRead, store.AlreadyApplied):
+            continue  # a trade (or another run) made the bucket meanwhile
+        written.append(hour)
+    return written
+
+
 def matches_of_order(tx_hash: str) -> list[Match]:
     return stores.matches().of_order(tx_hash.lower().removeprefix("0x"))
 

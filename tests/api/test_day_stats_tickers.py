@@ -322,3 +322,40 @@ def test_a_pending_match_that_expires_unpaid_never_counts(client, xcp_btc):
     assert xcp_btc_stats(ledger) == DayStats()
     assert stores.market_stats().recent("XCP-BTC", hour_of(ledger.now_us()), 25) == []
     audit_ok()
+
+
+# -- a stage that traded before the buckets: the backfill ------------------------------------
+
+def test_the_backfill_sums_the_matches_of_hours_without_buckets(client, zrx_weth):
+    from typer.testing import CliRunner
+
+    from chalicelib.ledger import db
+    from chalicelib.ledger.models import MarketStat
+    from lambdex_cli.main import app as cli
+
+    ledger = zrx_weth
+    trade(ledger, 10, Fraction(1, 1000))
+    ledger.advance(30 * 3600)  # the price 24 h ago, from an hour long before the window
+    trade(ledger, 5, Fraction(3, 1000))
+    ledger.advance(2 * 3600)
+    trade(ledger, 7, Fraction(2, 1000))
+    trade(ledger, 1, Fraction(4, 1000))
+    market = get_market("ZRX-WETH")
+    expected = market_data.day_stats(market, ledger)
+    hours = [b.hour for b in stores.market_stats().recent("ZRX-WETH", hour_of(ledger.now_us()), 25)]
+    assert len(hours) == 3
+    for hour in hours:  # as before the upgrade: matches, no buckets
+        db.client().delete_item(TableName=MarketStat.Meta.table_name,
+                                Key={"market": {"S": "ZRX-WETH"}, "hour": {"N": str(hour)}})
+    assert market_data.day_stats(market, ledger) == DayStats()
+
+    result = CliRunner().invoke(cli, ["--json", "backfill-day-stats", "--endpoint", "", "--prefix", "test"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == [{"market": "ZRX-WETH", "hours written": 3}]
+    assert market_data.day_stats(market, ledger) == expected == matches_day_stats("ZRX-WETH", ledger.now_us())
+    assert market_data.backfill_day_stats(market, ledger) == []  # again: nothing to write
+
+    trade(ledger, 2, Fraction(5, 1000))  # and the next trade adds to the backfilled hour
+    after = market_data.day_stats(market, ledger)
+    assert after == matches_day_stats("ZRX-WETH", ledger.now_us()) and after.trades == expected.trades + 1
+    audit_ok()

@@ -22,11 +22,12 @@ sys.path.insert(0, str(ROOT))
 from bench import _summary  # noqa: E402
 
 BENCHMARKS = ("cold_start.py", "calls_per_route.py", "settlement_cost.py", "book_depth.py", "matcher_throughput.py",
-              "cpu_cost.py", "latency_depth.py", "load.py", "ws_fanout.py")
+              "cpu_cost.py", "ticker_cost.py", "latency_depth.py", "load.py", "ws_fanout.py")
 # seconds; the others 240. latency_depth starts the local stack four times (20 and 2,000
 # resting orders, with and without the realtime publisher); load.py starts it once and
 # audits it; cpu_cost runs DynamoDB Local, then moto.
-TIMEOUTS = {"book_depth.py": 600, "cpu_cost.py": 360, "latency_depth.py": 1200, "load.py": 360, "ws_fanout.py": 360}
+TIMEOUTS = {"ticker_cost.py": 420, "book_depth.py": 600, "cpu_cost.py": 360, "latency_depth.py": 1200, "load.py": 360,
+            "ws_fanout.py": 360}
 
 
 def machine() -> str:

@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import _summary  # noqa: E402
+
 from tests import environment, support  # noqa: E402,F401  (the environment before the models)
 
 COUNTS = (10, 10_000)
@@ -134,6 +136,11 @@ def main() -> int:
     small, large = rows[0], rows[-1]
     print(f"items read at {large[0]} matches / at {small[0]}: buckets {large[1].items / small[1].items:.2f}x "
           f"(one per hour that traded, at most 25), matches {large[3].items / small[3].items:.0f}x")
+    _summary.record("ticker_cost", f"24 h figures: items read at {large[0]:,} matches (buckets)",
+                    f"{large[1].items} items, {large[2]:.1f} ms",
+                    f"reading the matches {large[3].items} items, {large[4]:.1f} ms",
+                    large[1].items / large[3].items, "bounded (<= 25 items) at any volume, same figures",
+                    large[1].items <= 25 and all(row[5] for row in rows))
     return 0
 
 

@@ -7,7 +7,6 @@ scale them by the assets' decimals for display.
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -16,7 +15,7 @@ from chalicelib.ledger.clock import Clock
 from chalicelib.ledger.stores.market_stats import Bucket
 from chalicelib.ledger.stores.markets import Market
 from chalicelib.ledger.stores.matches import Match
-from chalicelib.ledger.stores.orders import BookEntry, Order
+from chalicelib.ledger.stores.orders import BookEntry, Order, OrderStore
 
 
 def base_quantity(order: BookEntry, remaining: bool = True) -> int:
@@ -33,20 +32,74 @@ def limit_price(order: BookEntry) -> Fraction:
     return Fraction(order.give_quantity, order.get_quantity)
 
 
-def open_orders(market: str, side: str, limit: int = 1000) -> list[Order]:
-    """One side of the book, best first (consistent read of the `book` local index)."""
+# -- price levels: a bounded read of the `book` index ---------------------------------------
+#
+# A side's public keys sort best first by the order's asking price, then arrival
+# (`stores.orders.book_key`). The key's price part is a 40-digit truncation: two exact prices
+# may share it (and then sort by arrival, interleaved), but a greater price part is always a
+# worse exact price. So once the read reaches a new price part, every level behind it is
+# complete and exact, and if `depth` of them are non-empty the rest of the side cannot change
+# the answer. The read stops there, or when the side ends, or at `LEVEL_READ_CAP` items: then
+# the amount of the level(s) being read when it stopped is a lower bound (an attacker's
+# thousands of orders at one price cost one bounded read, not one of the whole book).
+
+LEVEL_PAGE = 100  # items per Query page of a level read
+LEVEL_READ_CAP = 5_000  # items one level read may read, however deep the side
+
+
+def price_part(key: str) -> str:
+    """The side letter and price of a `book` key (``B#EEEE:MMMM``), without the arrival part."""
+    letter_price, mantissa, _ = key.split(":", 2)
+    return f"{letter_price}:{mantissa}"
+
+
+class LevelSum:
+    """Price levels of one side summed from its entries in key order (best first)."""
+
+    def __init__(self, side: str, depth: int):
+        self.side, self.depth = side, depth
+        self.amounts: dict[Fraction, int] = {}
+        self.non_empty = 0
+        self.part: str | None = None
+
+    def add(self, entry: BookEntry) -> bool:
+        """Add one entry; False (and it is not added) once the top `depth` levels are complete."""
+        part = price_part(entry.book_key)
+        if part != self.part:
+            if self.non_empty >= self.depth:
+                return False
+            self.part = part
+        price, amount = limit_price(entry), base_quantity(entry)
+        before = self.amounts.get(price, 0)
+        self.amounts[price] = before + amount
+        self.non_empty += before <= 0 < before + amount
+        return True
+
+    def levels(self) -> list[tuple[Fraction, int]]:
+        """(price, base amount) per non-empty level, best first; bids highest first."""
+        ordered = sorted(self.amounts.items(), key=lambda level: level[0], reverse=(self.side == "buy"))
+        return [level for level in ordered if level[1] > 0][: self.depth]
+
+
+def read_levels(orders: OrderStore, market: str, side: str, depth: int, *,
+                page: int = LEVEL_PAGE, cap: int = LEVEL_READ_CAP) -> list[tuple[Fraction, int]]:
+    """The top `depth` levels of one public side: consistent, projected Query pages of the
+    `book` index, best first, stopping as soon as they are complete (see above)."""
     letter = "B" if side == "buy" else "S"
-    return list(stores.orders().open_side(market, letter, limit=limit))
+    summed = LevelSum(side, depth)
+    read, after = 0, None
+    while read < cap:
+        found = orders.side(market, letter, limit=min(page, cap - read), after=after)
+        read += len(found.entries)
+        if not all(summed.add(entry) for entry in found.entries) or not found.more or not found.entries:
+            break
+        after = found.entries[-1].book_key
+    return summed.levels()
 
 
 def price_levels(market: str, side: str, depth: int = 50) -> list[tuple[Fraction, int]]:
     """(price, base amount) per level, best first; bids highest first, asks lowest first."""
-    levels: OrderedDict[Fraction, int] = OrderedDict()
-    for order in open_orders(market, side):
-        price = limit_price(order)
-        levels[price] = levels.get(price, 0) + base_quantity(order)
-    ordered = sorted(levels.items(), key=lambda level: level[0], reverse=(side == "buy"))
-    return [level for level in ordered if level[1] > 0][:depth]
+    return read_levels(stores.orders(), market, side, depth)
 
 
 def fill_price(market: Market, match: Match) -> tuple[Fraction, int, int]:

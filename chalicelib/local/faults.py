@@ -65,8 +65,10 @@ class Faults:
             if hit:
                 self.counts[kind] = self.counts.get(kind, 0) + 1
             if self.switch is not None and (hit or kind in BATCH_KINDS):
-                with open(self.switch + ".counts", "w") as out:
+                # whole or not at all: the soak may read it at any moment (a truncated file is no JSON)
+                with open(self.switch + ".counts.tmp", "w") as out:
                     json.dump({"injected": self.counts, "drawn": self.drawn}, out)
+                os.replace(self.switch + ".counts.tmp", self.switch + ".counts")
         if hit:
             log.warning("fault.injected", extra={"fault": kind})
         return hit

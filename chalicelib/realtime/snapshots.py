@@ -10,34 +10,36 @@ from fractions import Fraction
 
 from chalicelib.ledger import stores, tokens
 from chalicelib.ledger.clock import Clock
-from chalicelib.ledger.market_data import base_quantity, day_stats, limit_price, price_levels
+from chalicelib.ledger.market_data import LEVEL_PAGE, LevelSum, day_stats, read_levels
 from chalicelib.ledger.stores.orders import BookEntry
 from chalicelib.ledger.tokens import TokenMarket
 from chalicelib.realtime import channels, feeds
 
 BOOK_DEPTH = 50  # price levels per side, published and kept in the feed
-SMALL_BOOK = 500  # open orders per side read in one Query of both sides
+SMALL_BOOK = 2 * LEVEL_PAGE  # open orders (both sides, restricted ones too) read in one Query
 
 
 def live_levels(market_id: str) -> feeds.Levels:
     """The book's top levels: one consistent, projected Query of the `book` index for both sides
-    while the book is small (the usual case), a Query per side when it is not."""
-    found = stores.orders().whole_book(market_id, limit=2 * SMALL_BOOK).entries
-    if len(found) >= 2 * SMALL_BOOK:
-        return {"bids": price_levels(market_id, "buy", BOOK_DEPTH),
-                "asks": price_levels(market_id, "sell", BOOK_DEPTH)}
-    return {"bids": levels_of([o for o in found if o.side == "buy"], "buy"),
-            "asks": levels_of([o for o in found if o.side == "sell"], "sell")}
+    while the book is small (the usual case), else a bounded level read per side
+    (`market_data.read_levels`: it stops once BOOK_DEPTH levels are complete)."""
+    orders = stores.orders()
+    found = orders.whole_book(market_id, limit=SMALL_BOOK)
+    if found.more:
+        return {"bids": read_levels(orders, market_id, "buy", BOOK_DEPTH),
+                "asks": read_levels(orders, market_id, "sell", BOOK_DEPTH)}
+    return {"bids": levels_of(found.entries, "buy"), "asks": levels_of(found.entries, "sell")}
 
 
-def levels_of(orders: list[BookEntry], side: str) -> list[tuple[Fraction, int]]:
-    """(price, base amount) per level, best first, BOOK_DEPTH of them (as market_data.price_levels)."""
-    levels: dict[Fraction, int] = {}
-    for order in orders:
-        price = limit_price(order)
-        levels[price] = levels.get(price, 0) + base_quantity(order)
-    ordered = sorted(levels.items(), key=lambda level: level[0], reverse=(side == "buy"))
-    return [level for level in ordered if level[1] > 0][:BOOK_DEPTH]
+def levels_of(entries: list[BookEntry], side: str) -> list[tuple[Fraction, int]]:
+    """The top BOOK_DEPTH levels of one public side from the whole book's entries in key order
+    (taker-restricted orders, keyed ``T#``, are not on the public book)."""
+    prefix = "B#" if side == "buy" else "S#"
+    summed = LevelSum(side, BOOK_DEPTH)
+    for entry in entries:
+        if entry.book_key.startswith(prefix) and not summed.add(entry):
+            break
+    return summed.levels()
 
 
 def published_feed(market_id: str, now: int) -> feeds.MarketFeed:

@@ -46,3 +46,34 @@ def test_a_crash_handles_half_the_batch_then_fails_and_a_redelivery_repeats_it(t
     assert repeating({"Records": [1, 2, 3]}, None) == {"batchItemFailures": []}
     assert seen == [[1, 2, 3], [1, 2, 3]]
     assert counts(switch)["injected"] == {"redeliver": 1}
+
+
+def test_the_counts_file_is_replaced_whole_while_a_reader_reads_it(tmp_path):
+    """The soak reads the file while the runner rewrites it: a reader never sees it half-written."""
+    import threading
+
+    switch = tmp_path / "on"
+    switch.touch()
+    injector = faults.Faults({"crash": 0.5}, str(switch))
+    stop = threading.Event()
+    bad: list[str] = []
+
+    def read():
+        while not stop.is_set():
+            try:
+                counts(switch)
+            except FileNotFoundError:
+                pass
+            except json.JSONDecodeError as error:
+                bad.append(str(error))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(3000):
+            injector.draw("crash")
+    finally:
+        stop.set()
+        reader.join(60)
+    assert not bad, bad[:3]
+    assert counts(switch)["drawn"] == {"crash": 3000}

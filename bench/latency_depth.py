@@ -4,8 +4,9 @@ with 20 and with 2,000 resting orders that never cross (BENCH_RESTING), one stac
 Issue 11's acceptance: p50 at 2,000 within 1.3x of p50 at 20, on the local stack as `make run`
 starts it (the target's verdict). The same pair again without the realtime publisher
 (BENCH_PUBLISHER=0), which in the local runner shares one process (one GIL) and one DynamoDB
-Local with the matcher and re-reads the book's sides on every batch (up to 1,000 orders a
-side, parsed as whole items): in AWS it is its own function. The runs go: on 20, on 2,000,
+Local with the matcher and re-reads the book's top 50 levels a side on every batch (the
+bounded level read: here all the resting orders, which sit on one price a side): in AWS it is
+its own function. The runs go: on 20, on 2,000,
 off 20, off 2,000. Prints every run and the ratios; asserts nothing."""
 
 from __future__ import annotations

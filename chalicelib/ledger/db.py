@@ -54,6 +54,11 @@ def client():
     )
 
 
+def endpoint() -> str | None:
+    """The DynamoDB endpoint in use (None: AWS's own, or moto in tests)."""
+    return _endpoint
+
+
 def reset(endpoint: str | None) -> None:
     """Use another endpoint from now on (tests switch between moto and DynamoDB Local)."""
     global _endpoint

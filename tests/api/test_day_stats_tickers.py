@@ -349,7 +349,11 @@ def test_the_backfill_sums_the_matches_of_hours_without_buckets(client, zrx_weth
                                 Key={"market": {"S": "ZRX-WETH"}, "hour": {"N": str(hour)}})
     assert market_data.day_stats(market, ledger) == DayStats()
 
-    result = CliRunner().invoke(cli, ["--json", "backfill-day-stats", "--endpoint", "", "--prefix", "test"])
+    # The CLI on this test's own tables: DynamoDB Local's endpoint and the test's prefix there, or
+    # "" (AWS's endpoint, which moto intercepts) and "test".
+    prefix = MarketStat.Meta.table_name.removesuffix(f"-{MarketStat.Meta.table_suffix}")
+    result = CliRunner().invoke(cli, ["--json", "backfill-day-stats", "--endpoint", db.endpoint() or "",
+                                      "--prefix", prefix])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == [{"market": "ZRX-WETH", "hours written": 3}]
     assert market_data.day_stats(market, ledger) == expected == matches_day_stats("ZRX-WETH", ledger.now_us())

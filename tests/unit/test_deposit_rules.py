@@ -8,21 +8,9 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import Conflict
-from chalicelib.ledger import assets, backoff, balances, chain, deposits, stores, withdrawals
+from chalicelib.ledger import assets, backoff, balances, chain, deposits, withdrawals
 from chalicelib.ledger.assets import Asset
 from chalicelib.ledger.deposits import ObservedTransfer
-from tests import support
-
-
-@pytest.fixture
-def memory():
-    with stores.using(stores.in_memory()) as chosen:
-        yield chosen
-
-
-@pytest.fixture
-def clock():
-    return support.make_clock()
 
 
 @pytest.fixture

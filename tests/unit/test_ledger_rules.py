@@ -9,21 +9,9 @@ import pytest
 
 from chalicelib.auth import apikeys
 from chalicelib.errors import AlreadyExists, InvalidInput, NotFound
-from chalicelib.ledger import assets, balances, markets, pairs, stores
+from chalicelib.ledger import assets, balances, markets, pairs
 from chalicelib.ledger.actions import Action
 from chalicelib.ledger.assets import Asset
-from tests import support
-
-
-@pytest.fixture
-def memory():
-    with stores.using(stores.in_memory()) as chosen:
-        yield chosen
-
-
-@pytest.fixture
-def clock():
-    return support.make_clock()
 
 
 @pytest.fixture

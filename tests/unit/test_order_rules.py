@@ -27,17 +27,6 @@ SUPPLY = 10**9
 ACCOUNTS = ("alice", "bob", "carol")
 
 
-@pytest.fixture
-def memory():
-    with stores.using(stores.in_memory()) as chosen:
-        yield chosen
-
-
-@pytest.fixture
-def clock():
-    return support.make_clock()
-
-
 def open_market(clock, fee: Fraction = Fraction(0)) -> None:
     assets.create_asset(Asset("ZRX", issuer="alice", supply=SUPPLY), clock)
     assets.create_asset(Asset("WETH", issuer="bob", supply=SUPPLY), clock)
